@@ -1,0 +1,66 @@
+"""Hook specifications: the extension points of ``mlcore``.
+
+Every hook *announces* named implementations; none of them does the work itself.
+A plugin is any module or object with functions named like these hooks and marked
+with :data:`hookimpl`, registered in the ``mlcore`` entry-point group::
+
+    [options.entry_points]
+    mlcore =
+        my-recommender = my_package.my_module
+
+All hooks are called with no arguments, every implementation's list is collected
+(pluggy's default, no ``firstresult``), and the registry flattens the lists. Two
+records with the same name, from any plugins, are an error that names both
+sources. Only :mod:`mlcore.registry` calls these hooks.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from mlcore.plugin_records import PluginRecord
+
+PROJECT_NAME = "mlcore"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def mlcore_recommenders() -> list[PluginRecord]:
+    """Announce recommender backends.
+
+    Called once per registry lookup. Each record's ``factory(options=...)`` returns
+    a new, unfitted object satisfying :class:`mlcore.interfaces.Recommender`.
+
+    Returns:
+        The recommender records this plugin provides (may be empty).
+    """
+    raise NotImplementedError  # pragma: no cover - specification only
+
+
+@hookspec
+def mlcore_data_sources() -> list[PluginRecord]:
+    """Announce data sources that deliver Totara export files.
+
+    Each record's ``factory(options=..., settings=...)`` returns an object satisfying
+    :class:`mlcore.interfaces.DataSource`; ``settings`` is the
+    :class:`mlcore.config.Settings` of the running process.
+
+    Returns:
+        The data-source records this plugin provides (may be empty).
+    """
+    raise NotImplementedError  # pragma: no cover - specification only
+
+
+@hookspec
+def mlcore_model_stores() -> list[PluginRecord]:
+    """Announce model stores that keep published models per tenant.
+
+    Each record's ``factory(options=..., settings=...)`` returns an object satisfying
+    :class:`mlcore.interfaces.ModelStore`.
+
+    Returns:
+        The model-store records this plugin provides (may be empty).
+    """
+    raise NotImplementedError  # pragma: no cover - specification only

@@ -1,0 +1,157 @@
+"""Protocols that plugins satisfy. Hooks announce implementations; these say how they behave."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+from mlcore.dataset import Dataset
+
+
+@dataclass(frozen=True, eq=False)
+class ModelArtifact:
+    """What a model store keeps for one tenant version: named arrays plus JSON.
+
+    No pickle: every array is a plain numeric or fixed-width unicode numpy array,
+    and ``manifest`` is JSON-serialisable. See :mod:`mlcore.artifact` for the
+    names and meanings of the arrays.
+    """
+
+    manifest: Mapping[str, Any]
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServingArrays:
+    """What a fitted recommender exports for serving, backend-independent.
+
+    ``kind == "factors"``: score(u, i) = user_factors[u] . item_factors[i]
+    + user_bias[u] + item_bias[i]; similar items by cosine of ``item_factors``.
+    Other kinds may be added with their own array names in ``extra``.
+
+    Attributes:
+        kind: ``"factors"``.
+        user_factors: (U, d) float32, every user of the dataset, feature sums included.
+        user_bias: (U,) float32.
+        item_factors: (I, d) float32.
+        item_bias: (I,) float32.
+        extra: More named arrays for other kinds.
+    """
+
+    kind: str
+    user_factors: np.ndarray
+    user_bias: np.ndarray
+    item_factors: np.ndarray
+    item_bias: np.ndarray
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TuningReport:
+    """The result of a hyperparameter search, recorded in the model manifest.
+
+    Attributes:
+        best_params: The chosen options (JSON-able).
+        best_score: Validation metric of the best trial.
+        metric: Name of the metric, e.g. ``"ndcg@10"``.
+        trials: One JSON-able dict per trial (params, score, seconds, state).
+        epochs: The original's EPOCHS column: epochs of each improvement of the best.
+        n_components: The original's N_EMBEDDINGS column, same length.
+        scores: The original's SCORE column, same length.
+    """
+
+    best_params: Mapping[str, Any]
+    best_score: float
+    metric: str
+    trials: tuple[Mapping[str, Any], ...] = ()
+    epochs: tuple[int, ...] = ()
+    n_components: tuple[int, ...] = ()
+    scores: tuple[float, ...] = ()
+
+
+@runtime_checkable
+class Recommender(Protocol):
+    """A recommender backend. No work in ``__init__``; ``fit`` returns ``self``."""
+
+    def fit(self, dataset: Dataset) -> Self:
+        """Train on every interaction of ``dataset`` (sample weights = ``dataset.weights``)."""
+        ...
+
+    def export(self) -> ServingArrays:
+        """Serving arrays for every user and item of the fitted dataset.
+
+        Raises:
+            NotFittedError: Before ``fit``.
+        """
+        ...
+
+    def describe(self) -> Mapping[str, Any]:
+        """JSON-able description for the manifest: backend, mode, options, sizes."""
+        ...
+
+
+@runtime_checkable
+class Tunable(Protocol):
+    """A recommender that can search its own hyperparameters."""
+
+    def tune(
+        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
+    ) -> TuningReport:
+        """Search options on ``train``, judged on ``validation``; keep the best for ``fit``."""
+        ...
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """Delivers Totara export files by name (``tenants.csv``, ``user_data_0.csv``, ...)."""
+
+    def read_file(self, name: str) -> bytes:
+        """The raw bytes of one export file.
+
+        ``tenants.csv`` answered "no multitenancy" (HTTP 204) is returned as
+        ``b"tenants\\n0\\n"``. A missing per-tenant file is an error.
+
+        Raises:
+            DataSourceError: The file cannot be had; the message says why.
+        """
+        ...
+
+    def describe(self) -> str:
+        """Where the files come from, for logs (never a secret)."""
+        ...
+
+
+@runtime_checkable
+class ModelStore(Protocol):
+    """Keeps published models per tenant, versioned, with atomic publishing."""
+
+    def publish(self, tenant: str, artifact: ModelArtifact) -> str:
+        """Write a new version and make it current atomically; return its version id."""
+        ...
+
+    def load(self, tenant: str, version: str | None = None) -> ModelArtifact:
+        """Load the current (or a given) version; arrays may be memory-mapped read-only.
+
+        Raises:
+            ModelNotFoundError: No such tenant or version.
+        """
+        ...
+
+    def tenants(self) -> list[str]:
+        """Tenants that have a current version."""
+        ...
+
+    def versions(self, tenant: str) -> list[str]:
+        """Kept versions of a tenant, oldest first."""
+        ...
+
+    def current_version(self, tenant: str) -> str | None:
+        """The current version id, or None. Cheap: serving calls it often."""
+        ...
+
+    def rollback(self, tenant: str, version: str) -> None:
+        """Make an older kept version current again."""
+        ...

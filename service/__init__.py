@@ -1,0 +1,1 @@
+"""The deployable parts: the Falcon app, gunicorn wiring, trainer process and the CLI."""

@@ -1,0 +1,1 @@
+"""One module per ``mlservice`` subcommand, each with ``add_arguments`` and ``run``."""
