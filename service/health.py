@@ -1,0 +1,166 @@
+"""The ``/health-check`` steps (contract §4.5, §6.3, §13.3, §13.10, §13.15).
+
+With ``ML_TOTARA_URL`` the Totara steps run in order and stop at the first
+error; without it (export-folder mode) they are skipped. The model fields are
+always added, also after a failed Totara step, plus per-tenant keys
+(``model_version_<t>``, ...) that Totara displays verbatim.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from mlcore.config import Settings
+from mlcore.serving import TenantModel
+from mlcore.train_log import last_training_summary
+
+NO_HOSTNAME = "Unable to get Totara instance hostname"
+NO_DNS = "Unable to resolve the Totara instance hostname: {}"
+NO_CONTACT = "Unable to communicate with Totara: {}"
+NOT_OK = "Could not connect to Totara instance. Please check your URL is correct."
+STATUS_PATH = "/totara/webapi/ajax.php"
+STATUS_QUERY = {
+    "operationName": "totara_webapi_status_nosession",
+    "variables": {},
+    "extensions": {},
+}
+STATUS_TIMEOUT = 1.5
+
+
+class _StepFailed(Exception):
+    pass
+
+
+class HealthCheck:
+    """Builds the health-check body.
+
+    Args:
+        settings: ``totara_url``, TLS settings and ``logs_dir`` apply.
+        session: HTTP client for the GraphQL status query.
+        resolve: Hostname -> IP address string (raises ``OSError``).
+        timer: Monotonic seconds, for ``elapsed_seconds``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session,
+        resolve: Callable[[str], str] = socket.gethostbyname,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._resolve = resolve
+        self._timer = timer
+
+    def run(self, models: Mapping[str, TenantModel]) -> dict[str, Any]:
+        """The body: ``success``, ``totara`` and, on failure, ``errors``."""
+        block: dict[str, Any] = {}
+        errors: list[str] = []
+        if self._settings.totara_url:
+            try:
+                self._totara_steps(block)
+            except _StepFailed as failure:
+                errors.append(str(failure))
+        block.update(self._model_fields(models))
+        body: dict[str, Any] = {"success": not errors, "totara": block}
+        if errors:
+            body["errors"] = errors
+        return body
+
+    def _totara_steps(self, block: dict[str, Any]) -> None:
+        url = self._settings.totara_url.rstrip("/")
+        block["url"] = url
+        hostname = urlsplit(url).hostname
+        if not hostname:
+            raise _StepFailed(NO_HOSTNAME)
+        try:
+            block["totara_ip"] = self._resolve(hostname)
+        except OSError as exc:
+            raise _StepFailed(NO_DNS.format(exc)) from None
+        started = self._timer()
+        try:
+            response = self._session.post(
+                url + STATUS_PATH,
+                json=STATUS_QUERY,
+                timeout=STATUS_TIMEOUT,
+                verify=self._verify(),
+            )
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise _StepFailed(NO_CONTACT.format(exc)) from None
+        finally:
+            block["elapsed_seconds"] = round(self._timer() - started, 3)
+        if not _status_ok(response):
+            raise _StepFailed(NOT_OK)
+
+    def _verify(self) -> bool | str:
+        settings = self._settings
+        if not settings.tls_verify:
+            return False
+        return settings.ca_bundle or True
+
+    def _model_fields(self, models: Mapping[str, TenantModel]) -> dict[str, str]:
+        if not models:
+            return {"recommendation_model": "false"}
+        log_path = self._settings.train_log_path
+        fields = {"recommendation_model": "true", "logs_file_exists": _flag(log_path.exists())}
+        summary = last_training_summary(log_path)
+        if summary is not None:
+            fields["last_recommendation_model_training"] = summary
+        for tenant in sorted(models):
+            fields.update(tenant_fields(tenant, models[tenant]))
+        return fields
+
+
+def tenant_fields(tenant: str, model: TenantModel) -> dict[str, str]:
+    """New per-tenant keys: version, training time, validation NDCG, backend, message."""
+    manifest = model.manifest
+    trained_at = manifest.get("trained_at")
+    return {
+        f"model_version_{tenant}": model.version,
+        f"model_trained_at_{tenant}": _iso(trained_at),
+        f"model_validation_ndcg_{tenant}": _validation_ndcg(manifest),
+        f"model_backend_{tenant}": str(manifest.get("backend", "")),
+        f"model_message_{tenant}": model.message,
+    }
+
+
+def _status_ok(response: requests.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        body = body["data"]
+    status = body.get("totara_webapi_status") if isinstance(body, dict) else None
+    return isinstance(status, dict) and status.get("status") == "ok"
+
+
+def _validation_ndcg(manifest: Mapping[str, Any]) -> str:
+    validation = manifest.get("validation")
+    if not isinstance(validation, Mapping):
+        return ""
+    promoted = validation.get("promoted")
+    key = "model" if promoted == manifest.get("requested_recommender", promoted) else promoted
+    metrics = validation.get(key) if isinstance(key, str) else None
+    if not isinstance(metrics, Mapping) or "ndcg" not in metrics:
+        return ""
+    return f"{float(metrics['ndcg']):.4f}"
+
+
+def _iso(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return ""
+    return datetime.fromtimestamp(float(value), UTC).isoformat(timespec="seconds")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

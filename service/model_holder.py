@@ -1,0 +1,98 @@
+"""Per-worker holder of the served tenant models, refreshed from the model store.
+
+Each gunicorn worker owns one holder. Between requests it asks the store for
+every tenant's current version at most every ``interval`` seconds (a cheap
+check) and loads only the versions that changed. Loaded arrays are memory-mapped
+by the store, so N workers share one copy through the page cache. A version that
+fails to load is logged and the previous model keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from mlcore.interfaces import ModelStore
+from mlcore.serving import TenantModel
+
+log = logging.getLogger(__name__)
+
+
+class ModelHolder:
+    """The tenant models one worker serves.
+
+    Args:
+        store: The model store (``ML_MODEL_STORE``).
+        interval: Seconds between checks for new versions (``ML_RELOAD_INTERVAL``).
+        clock: Monotonic seconds (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        store: ModelStore,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._interval = interval
+        self._clock = clock
+        self._models: Mapping[str, TenantModel] = MappingProxyType({})
+        self._checked_at: float | None = None
+        self._lock = threading.Lock()
+
+    def models(self) -> Mapping[str, TenantModel]:
+        """The current tenant -> model mapping; checks the store when the interval is due."""
+        checked = self._checked_at
+        if checked is None or self._clock() - checked >= self._interval:
+            self.refresh(block=checked is None)
+        return self._models
+
+    def refresh(self, block: bool = True) -> None:
+        """Check the store now and load the versions that changed.
+
+        Args:
+            block: Wait for a refresh running in another thread; otherwise return
+                at once and keep serving the current snapshot.
+        """
+        if not self._lock.acquire(blocking=block):
+            return
+        try:
+            self._models = MappingProxyType(self._reloaded(dict(self._models)))
+            self._checked_at = self._clock()
+        finally:
+            self._lock.release()
+
+    def _reloaded(self, models: dict[str, TenantModel]) -> dict[str, TenantModel]:
+        try:
+            tenants = self._store.tenants()
+        except Exception:  # noqa: BLE001 - a store hiccup must not break serving
+            log.exception("cannot list tenants of the model store; keeping current models")
+            return models
+        fresh: dict[str, TenantModel] = {}
+        for tenant in tenants:
+            previous = models.get(tenant)
+            try:
+                version = self._store.current_version(tenant)
+                if version is None:
+                    continue
+                if previous is not None and previous.version == version:
+                    fresh[tenant] = previous
+                    continue
+                fresh[tenant] = _loaded(self._store, tenant, version)
+                log.info("tenant %s: serving model version %s", tenant, version)
+            except Exception:  # noqa: BLE001 - keep the previous model (contract §13.11)
+                log.exception("tenant %s: cannot load its new model; keeping the previous", tenant)
+                if previous is not None:
+                    fresh[tenant] = previous
+        return fresh
+
+
+def _loaded(store: ModelStore, tenant: str, version: str) -> TenantModel:
+    model = TenantModel(store.load(tenant, version), version=version)
+    # Build the id lookups now, not inside the first request.
+    model.user_row("")
+    model.item_row("")
+    return model

@@ -1,0 +1,1 @@
+"""One Falcon resource per endpoint; shared request checks in :mod:`.contract`."""

@@ -1,0 +1,22 @@
+"""Score strings and item ids as Totara receives them (contract §2.2, §2.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mlcore.components import strip_prefix
+from mlcore.serving import Recommendation
+
+
+def format_score(value: float) -> str:
+    """Fixed point, 4 decimals, a space or ``-`` as sign, no padding (``" .4f"``).
+
+    ``0.81234`` -> ``" 0.8123"``, ``-0.15`` -> ``"-0.1500"``, ``-0.00001`` ->
+    ``"-0.0000"`` (the sign survives rounding), ``12.5`` -> ``" 12.5000"``.
+    """
+    return format(float(value), " .4f")
+
+
+def item_pairs(recommendations: Iterable[Recommendation]) -> list[list[str]]:
+    """``[[<id without prefix>, <score string>], ...]`` in the given order."""
+    return [[strip_prefix(r.item_id), format_score(r.score)] for r in recommendations]
