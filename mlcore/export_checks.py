@@ -1,0 +1,54 @@
+"""Shared checks of export tables: header names, row widths, integer columns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from mlcore.export_csv import Locator
+
+_NATURALS = re.compile(r"\d{1,18}(?:\n\d{1,18})*")
+_NATURAL = re.compile(r"\d{1,18}")
+
+
+def check_header(header: Sequence[str], expected: Sequence[str], locator: Locator) -> None:
+    """Raise unless ``header`` names exactly ``expected``, in order."""
+    for column, (found, wanted) in enumerate(zip(header, expected, strict=False), start=1):
+        if found != wanted:
+            raise locator.error(0, column, f"header column is {found!r}, expected {wanted!r}")
+    if len(header) < len(expected):
+        missing = ", ".join(expected[len(header) :])
+        raise locator.error(0, len(header) + 1, f"header is missing column(s) {missing}")
+    if len(header) > len(expected):
+        extra = header[len(expected)]
+        raise locator.error(0, len(expected) + 1, f"unexpected extra header column {extra!r}")
+
+
+def check_widths(body: Sequence[Sequence[str]], width: int, locator: Locator) -> None:
+    """Raise at the first row of ``body`` (record 1 onwards) without ``width`` fields."""
+    if all(len(row) == width for row in body):
+        return
+    index = next(i for i, row in enumerate(body) if len(row) != width)
+    found = len(body[index])
+    raise locator.error(
+        index + 1, min(found, width) + 1, f"expected {width} columns, found {found}"
+    )
+
+
+def naturals(values: Sequence[str], column: int, name: str, locator: Locator) -> np.ndarray:
+    """(N,) int64 of decimal non-negative integers; raise at the first bad value.
+
+    Args:
+        values: One string per body row (record 1 onwards).
+        column: 1-based column for errors.
+        name: Column name for errors.
+        locator: Locates the offending row.
+    """
+    if _NATURALS.fullmatch("\n".join(values)) is None:
+        for index, value in enumerate(values):
+            if _NATURAL.fullmatch(value) is None:
+                kind = "is negative" if re.fullmatch(r"-\d+", value) else "is not an integer"
+                raise locator.error(index + 1, column, f"{name} {value!r} {kind}")
+    return np.array(values).astype(np.int64)
