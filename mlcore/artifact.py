@@ -18,6 +18,11 @@ name                      shape, dtype     meaning
 ``item_popularity``       (I,) float32     interactions per item (fallback ranking)
 ========================  ===============  =============================================
 
+Kind ``"neighbours"`` (item-item models, :mod:`mlcore.neighbours`) adds the CSR arrays
+``similarity_indptr/indices/data`` (I×I, top-K neighbours per item) and
+``user_items_indptr/indices/data`` (U×I interaction weights); its factor arrays have
+width 0 and its biases are unused.
+
 A tenant skipped for insufficient data has a manifest with its message and no arrays.
 """
 
@@ -29,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore import __version__
+from mlcore import __version__, neighbours
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ModelArtifact, ServingArrays
 
@@ -83,7 +88,7 @@ def build_artifact(
         "dataset_stats": dict(dataset.stats),
         **details,
     }
-    _check_shapes(arrays, dataset)
+    _check_shapes(arrays, dataset, serving.kind)
     return ModelArtifact(manifest=manifest, arrays=arrays)
 
 
@@ -107,7 +112,7 @@ def _common_manifest(tenant: str, message: str, algorithm: str) -> dict[str, Any
     }
 
 
-def _check_shapes(arrays: Mapping[str, np.ndarray], dataset: Dataset) -> None:
+def _check_shapes(arrays: Mapping[str, np.ndarray], dataset: Dataset, kind: str) -> None:
     users, items = dataset.n_users, dataset.n_items
     expected_rows = {
         "user_factors": users,
@@ -123,3 +128,5 @@ def _check_shapes(arrays: Mapping[str, np.ndarray], dataset: Dataset) -> None:
             )
     if arrays["user_factors"].shape[1] != arrays["item_factors"].shape[1]:
         raise ValueError("user_factors and item_factors have different widths")
+    if kind == neighbours.KIND:
+        neighbours.check_arrays(arrays, users, items)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from mlcore import neighbours
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ServingArrays
 
@@ -44,6 +45,32 @@ def factor_scores(serving: ServingArrays) -> ScoreFunction:
         result += serving.item_bias[None, :]
         result += serving.user_bias[rows, None]
         return np.asarray(result, dtype=np.float32)
+
+    return score
+
+
+def serving_scores(serving: ServingArrays) -> ScoreFunction:
+    """The score function of any serving arrays, by ``serving.kind``.
+
+    Raises:
+        ValueError: An unknown kind.
+    """
+    if serving.kind == "factors":
+        return factor_scores(serving)
+    if serving.kind == neighbours.KIND:
+        return _neighbour_scores(serving)
+    raise ValueError(f"unknown serving kind {serving.kind!r} (expected 'factors' or 'neighbours')")
+
+
+def _neighbour_scores(serving: ServingArrays) -> ScoreFunction:
+    n_items = int(serving.item_factors.shape[0])
+    similarity = neighbours.csr_from_arrays(serving.extra, neighbours.SIMILARITY, n_items)
+    user_items = neighbours.csr_from_arrays(serving.extra, neighbours.USER_ITEMS, n_items)
+    similarity_64 = similarity.astype(np.float64)
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        product = user_items[rows].astype(np.float64) @ similarity_64
+        return np.asarray(product.toarray(), dtype=np.float32)
 
     return score
 

@@ -30,10 +30,12 @@ class ServingArrays:
 
     ``kind == "factors"``: score(u, i) = user_factors[u] . item_factors[i]
     + user_bias[u] + item_bias[i]; similar items by cosine of ``item_factors``.
+    ``kind == "neighbours"``: score(u, i) = sum_j user_items[u, j] * similarity[j, i],
+    both CSR matrices in ``extra`` (see :mod:`mlcore.neighbours`); factors have width 0.
     Other kinds may be added with their own array names in ``extra``.
 
     Attributes:
-        kind: ``"factors"``.
+        kind: ``"factors"`` or ``"neighbours"``.
         user_factors: (U, d) float32, every user of the dataset, feature sums included.
         user_bias: (U,) float32.
         item_factors: (I, d) float32.

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlcore import neighbours
 from mlcore.artifact import SUCCESS
 from mlcore.components import COMPONENT_INDEX, COMPONENTS, FAMILIES
 from mlcore.interfaces import ModelArtifact
@@ -94,6 +95,9 @@ class TenantModel:
     def scores(self, user: int, items: slice) -> np.ndarray:
         """(len(items),) float32 model scores of one user over an item slice."""
         arrays = self.arrays
+        if self.manifest.get("kind") == neighbours.KIND:
+            n_items = len(arrays["item_ids"])
+            return neighbours.user_scores(arrays, user, n_items)[items]
         result = arrays["item_factors"][items] @ arrays["user_factors"][user]
         result += arrays["item_bias"][items]
         result += arrays["user_bias"][user]
@@ -141,15 +145,23 @@ class TenantModel:
         return self._ranked(counts / total, window.start, n)
 
     def similar(self, item: int, n: int) -> list[Recommendation]:
-        """Top ``n`` items of the query item's family by cosine, the item itself excluded (§9.2)."""
+        """Top ``n`` items of the query item's family, the item itself excluded (§9.2).
+
+        Factor models rank by cosine of item vectors; ``"neighbours"`` models by the
+        stored item-item similarity (items outside the query's neighbours score 0).
+        """
         if n <= 0:
             return []
         component = COMPONENTS[
             int(np.searchsorted(self.arrays["type_offsets"], item, side="right")) - 1
         ]
         window = self._family_slice(component)
-        unit = self.arrays["item_unit"]
-        values = np.asarray(unit[window] @ unit[item], dtype=np.float32)
+        if self.manifest.get("kind") == neighbours.KIND:
+            n_items = len(self.arrays["item_ids"])
+            values = neighbours.similarity_row(self.arrays, item, n_items)[window]
+        else:
+            unit = self.arrays["item_unit"]
+            values = np.asarray(unit[window] @ unit[item], dtype=np.float32)
         values[item - window.start] = -np.inf
         return self._ranked(values, window.start, n)
 

@@ -19,7 +19,7 @@ from mlcore.config import Settings
 from mlcore.dataset import Dataset
 from mlcore.dataset_builder import load_tenant_dataset
 from mlcore.errors import MLCoreError
-from mlcore.evaluation import Metrics, evaluate, factor_scores
+from mlcore.evaluation import Metrics, evaluate, serving_scores
 from mlcore.interfaces import DataSource, ModelStore, Recommender, Tunable, TuningReport
 from mlcore.splits import temporal_split
 from mlcore.totara_export import parse_tenants
@@ -209,7 +209,7 @@ class Trainer:
 
 
 def _metrics(recommender: Recommender, train: Dataset, test: Dataset) -> Metrics:
-    return evaluate(factor_scores(recommender.export()), train, test, k=10, with_auc=False)
+    return evaluate(serving_scores(recommender.export()), train, test, k=10, with_auc=False)
 
 
 def _skip_reason(dataset: Dataset) -> str | None:

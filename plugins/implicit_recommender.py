@@ -1,11 +1,256 @@
-"""Plugin module being built in this session (see the issues); announces nothing yet."""
+"""Recommender plugins ``implicit-als``, ``implicit-bpr`` and ``item-knn`` (library ``implicit``).
+
+ALS and BPR are matrix factorisations and export ``"factors"`` serving arrays like
+LightFM; ``item-knn`` (see :mod:`plugins.item_knn_recommender`) exports
+``"neighbours"``. Serving never calls implicit: its ``recommend`` pads short
+results with item 0 and score -3.4e38, so only the exported arrays are used.
+Nothing is pickled; the manifest records the options.
+
+Options come from ``ML_RECOMMENDER_OPTIONS`` (JSON object) or the same key in the
+``ML_CONFIG_FILE`` TOML, e.g. ``ML_RECOMMENDER=implicit-als`` with
+``ML_RECOMMENDER_OPTIONS='{"factors": 32, "alpha": 5}'``.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Self
+
+import numpy as np
+
+from mlcore.config import Settings
+from mlcore.dataset import Dataset
+from mlcore.errors import NotFittedError
 from mlcore.hookspecs import hookimpl
+from mlcore.interfaces import ServingArrays
 from mlcore.plugin_records import PluginRecord
+from plugins.implicit_support import (
+    check_positive,
+    import_implicit,
+    one_blas_thread,
+    resolve_seed,
+    resolve_threads,
+)
+from plugins.item_knn_recommender import ItemKNNOptions, ItemKNNRecommender
+
+
+@dataclass(frozen=True)
+class ImplicitALSOptions:
+    """Options of ``implicit-als`` (implicit-feedback ALS, Hu, Koren and Volinsky 2008).
+
+    Attributes:
+        factors: Latent dimensions.
+        regularization: L2 penalty.
+        alpha: Confidence scale: confidence = ``alpha × (rating + 1)``.
+        iterations: ALS sweeps.
+        use_cg: Conjugate-gradient solver (faster) instead of Cholesky.
+        num_threads: Training threads; 0 means ``ML_NUM_THREADS``. ALS is
+            deterministic for any number of threads.
+        seed: Initialisation seed; None means ``ML_SEED``.
+    """
+
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 10.0
+    iterations: int = 15
+    use_cg: bool = True
+    num_threads: int = 0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ImplicitBPROptions:
+    """Options of ``implicit-bpr`` (Bayesian personalised ranking, Rendle et al. 2009).
+
+    Attributes:
+        factors: Latent dimensions (implicit adds one more for the item bias).
+        learning_rate: SGD step.
+        regularization: L2 penalty.
+        iterations: Epochs.
+        verify_negative_samples: Re-draw sampled negatives the user has seen.
+        num_threads: Training threads; 0 means ``ML_NUM_THREADS``. Only one thread
+            gives the same model for the same seed (SGD threads race).
+        seed: Initialisation and sampling seed; None means ``ML_SEED``.
+    """
+
+    factors: int = 64
+    learning_rate: float = 0.05
+    regularization: float = 0.01
+    iterations: int = 100
+    verify_negative_samples: bool = True
+    num_threads: int = 0
+    seed: int | None = None
+
+
+class _FactorRecommender(ABC):
+    """Shared fit/export of implicit's matrix-factorisation models."""
+
+    backend = ""
+
+    def __init__(self, options: Any, *, seed: int = 42, num_threads: int = 1) -> None:
+        self.options = options
+        self.seed = seed
+        self.num_threads = num_threads
+
+    def fit(self, dataset: Dataset) -> Self:
+        with one_blas_thread():
+            model = self._new_model()
+            model.fit(dataset.weights.tocsr(), show_progress=False)
+        user, item = np.asarray(model.user_factors), np.asarray(model.item_factors)
+        self.user_factors_, self.user_bias_, self.item_factors_, self.item_bias_ = self._split(
+            user, item
+        )
+        return self
+
+    def export(self) -> ServingArrays:
+        if not hasattr(self, "user_factors_"):
+            raise NotFittedError(f"{self.backend} recommender used before fit()")
+        return ServingArrays(
+            kind="factors",
+            user_factors=self.user_factors_.copy(),
+            user_bias=self.user_bias_.copy(),
+            item_factors=self.item_factors_.copy(),
+            item_bias=self.item_bias_.copy(),
+        )
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "backend": self.backend,
+            "algorithm": self.backend,
+            "options": asdict(self.options),
+            "seed": self.seed,
+            "num_threads": self.num_threads,
+        }
+
+    @abstractmethod
+    def _new_model(self) -> Any:
+        """A new, unfitted implicit model (built inside the one-BLAS-thread guard)."""
+
+    def _split(
+        self, user: np.ndarray, item: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (
+            _float32(user),
+            np.zeros(user.shape[0], dtype=np.float32),
+            _float32(item),
+            np.zeros(item.shape[0], dtype=np.float32),
+        )
+
+
+class ImplicitALSRecommender(_FactorRecommender):
+    """implicit's CPU ALS with ``dataset.weights`` as confidences (scaled by ``alpha``)."""
+
+    backend = "implicit-als"
+
+    def _new_model(self) -> Any:
+        als = import_implicit("implicit.cpu.als", self.backend)
+        options: ImplicitALSOptions = self.options
+        return als.AlternatingLeastSquares(
+            factors=options.factors,
+            regularization=options.regularization,
+            alpha=options.alpha,
+            iterations=options.iterations,
+            use_cg=options.use_cg,
+            dtype=np.float32,
+            num_threads=self.num_threads,
+            random_state=self.seed,
+        )
+
+
+class ImplicitBPRRecommender(_FactorRecommender):
+    """implicit's CPU BPR; every interaction is a positive (weights are ignored by BPR)."""
+
+    backend = "implicit-bpr"
+
+    def _new_model(self) -> Any:
+        bpr = import_implicit("implicit.cpu.bpr", self.backend)
+        options: ImplicitBPROptions = self.options
+        return bpr.BayesianPersonalizedRanking(
+            factors=options.factors,
+            learning_rate=options.learning_rate,
+            regularization=options.regularization,
+            iterations=options.iterations,
+            verify_negative_samples=options.verify_negative_samples,
+            dtype=np.float32,
+            num_threads=self.num_threads,
+            random_state=self.seed,
+        )
+
+    def _split(
+        self, user: np.ndarray, item: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # implicit stores the item bias as the last item column, against a user column of 1s.
+        return (
+            _float32(user[:, :-1]),
+            np.zeros(user.shape[0], dtype=np.float32),
+            _float32(item[:, :-1]),
+            _float32(item[:, -1]),
+        )
+
+
+def _float32(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def make_als(
+    *, options: ImplicitALSOptions | None = None, settings: Settings | None = None
+) -> ImplicitALSRecommender:
+    """A new ``implicit-als`` recommender (checks that implicit is installed)."""
+    options = options or ImplicitALSOptions()
+    check_positive(options, "factors", "iterations", "alpha")
+    import_implicit("implicit.cpu.als", ImplicitALSRecommender.backend)
+    return ImplicitALSRecommender(
+        options,
+        seed=resolve_seed(options.seed, settings),
+        num_threads=resolve_threads(options.num_threads, settings),
+    )
+
+
+def make_bpr(
+    *, options: ImplicitBPROptions | None = None, settings: Settings | None = None
+) -> ImplicitBPRRecommender:
+    """A new ``implicit-bpr`` recommender (checks that implicit is installed)."""
+    options = options or ImplicitBPROptions()
+    check_positive(options, "factors", "iterations", "learning_rate")
+    import_implicit("implicit.cpu.bpr", ImplicitBPRRecommender.backend)
+    return ImplicitBPRRecommender(
+        options,
+        seed=resolve_seed(options.seed, settings),
+        num_threads=resolve_threads(options.num_threads, settings),
+    )
+
+
+def make_item_knn(
+    *, options: ItemKNNOptions | None = None, settings: Settings | None = None
+) -> ItemKNNRecommender:
+    """A new ``item-knn`` recommender (checks that implicit is installed)."""
+    options = options or ItemKNNOptions()
+    check_positive(options, "neighbours")
+    import_implicit("implicit.nearest_neighbours", ItemKNNRecommender.backend)
+    return ItemKNNRecommender(options, num_threads=resolve_threads(options.num_threads, settings))
 
 
 @hookimpl
 def mlcore_recommenders() -> list[PluginRecord]:
-    return []
+    return [
+        PluginRecord(
+            name="implicit-als",
+            factory=make_als,
+            options_type=ImplicitALSOptions,
+            description="implicit: alternating least squares on implicit feedback (CPU)",
+        ),
+        PluginRecord(
+            name="implicit-bpr",
+            factory=make_bpr,
+            options_type=ImplicitBPROptions,
+            description="implicit: Bayesian personalised ranking (CPU)",
+        ),
+        PluginRecord(
+            name="item-knn",
+            factory=make_item_knn,
+            options_type=ItemKNNOptions,
+            description="implicit: item-item nearest neighbours, cosine or BM25",
+        ),
+    ]

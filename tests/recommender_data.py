@@ -1,0 +1,149 @@
+"""Tiny deterministic datasets for recommender tests (built directly, no export files).
+
+:func:`block_dataset` has three blocks of users who share a block's items. One
+user of the largest block, ``probe``, misses one course of the block
+(:data:`WITHHELD`): any sane backend, popularity included, ranks it first among
+the courses the probe has not seen (it is both the block's item and the most
+popular unseen course).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from mlcore.components import COMPONENT_INDEX, COMPONENTS, split_item_id
+from mlcore.dataset import Dataset
+
+PROBE = "probe"
+WITHHELD = "container_course3"
+
+ITEMS = (
+    "container_course1",
+    "container_course2",
+    "container_course3",
+    "container_course4",
+    "container_course5",
+    "container_course6",
+    "container_workspace1",
+    "container_workspace2",
+    "engage_article1",
+    "engage_article2",
+    "engage_article3",
+    "engage_article4",
+    "engage_microlearning5",
+    "engage_microlearning6",
+    "totara_playlist1",
+    "totara_playlist2",
+    "totara_playlist3",
+)
+
+#: block name -> (number of users, items every user of the block interacted with)
+BLOCKS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "a": (
+        7,
+        (
+            "container_course1",
+            "container_course2",
+            "container_course3",
+            "engage_article1",
+            "engage_article2",
+            "engage_microlearning5",
+        ),
+    ),
+    "b": (
+        5,
+        (
+            "container_course4",
+            "container_course5",
+            "container_course6",
+            "engage_article3",
+            "engage_article4",
+            "engage_microlearning6",
+        ),
+    ),
+    "c": (
+        4,
+        (
+            "totara_playlist1",
+            "totara_playlist2",
+            "totara_playlist3",
+            "container_workspace1",
+            "container_workspace2",
+        ),
+    ),
+}
+
+
+def block_dataset(tenant: str = "0") -> Dataset:
+    """Users ``a0..a6``, ``b0..b4``, ``c0..c3`` and ``probe`` (block a without :data:`WITHHELD`).
+
+    Ratings are 1 (positives) except the second half of block c's items, rated 0;
+    timestamps increase with the interaction's position, so temporal splits work.
+    """
+    rows: list[tuple[str, str, int]] = []
+    for block, (count, items) in BLOCKS.items():
+        for number in range(count):
+            for position, item in enumerate(items):
+                rating = 0 if block == "c" and position >= 3 else 1
+                rows.append((f"{block}{number}", item, rating))
+    rows += [(PROBE, item, 1) for item in BLOCKS["a"][1] if item != WITHHELD]
+    users = [f"{block}{n}" for block, (count, _) in BLOCKS.items() for n in range(count)]
+    return make_dataset(tenant, users + [PROBE], ITEMS, rows)
+
+
+def make_dataset(
+    tenant: str,
+    user_ids: Sequence[str],
+    item_ids: Sequence[str],
+    interactions: Sequence[tuple[str, str, int]],
+) -> Dataset:
+    """A :class:`Dataset` from ids and ``(user, item, rating)`` rows (time = row number).
+
+    ``item_ids`` must already be grouped by component in :data:`COMPONENTS` order.
+    Item features: component one-hot plus one ``topic_<block>`` column per block;
+    user features: one ``lang_en`` column.
+    """
+    types = np.array([_component(item) for item in item_ids], dtype=np.int8)
+    if np.any(np.diff(types) < 0):
+        raise ValueError("item_ids must be grouped by component")
+    user_row = {u: i for i, u in enumerate(user_ids)}
+    item_row = {v: i for i, v in enumerate(item_ids)}
+    n_users, n_items = len(user_ids), len(item_ids)
+    topics = sorted(BLOCKS)
+    item_topic = {item: topics.index(b) for b, (_, items) in BLOCKS.items() for item in items}
+    features = np.zeros((n_items, len(COMPONENTS) + len(topics)), dtype=np.float32)
+    features[np.arange(n_items), types] = 1.0
+    for item, row in item_row.items():
+        if item in item_topic:
+            features[row, len(COMPONENTS) + item_topic[item]] = 1.0
+    return Dataset(
+        tenant=tenant,
+        user_ids=np.array(user_ids, dtype=str).reshape(n_users),
+        item_ids=np.array(item_ids, dtype=str).reshape(n_items),
+        item_types=types,
+        user_index=np.array([user_row[u] for u, _, _ in interactions], dtype=np.int32),
+        item_index=np.array([item_row[i] for _, i, _ in interactions], dtype=np.int32),
+        ratings=np.array([r for _, _, r in interactions], dtype=np.int8),
+        timestamps=1_700_000_000 + np.arange(len(interactions), dtype=np.int64) * 60,
+        user_features=sp.csr_matrix(np.ones((n_users, 1), dtype=np.float32)),
+        user_feature_names=("lang_en",),
+        item_features=sp.csr_matrix(features),
+        item_feature_names=tuple(COMPONENTS) + tuple(f"topic_{t}" for t in topics),
+        user_texts=tuple("" for _ in user_ids),
+        item_documents=tuple(_document(item, item_topic.get(item)) for item in item_ids),
+    )
+
+
+def _component(item_id: str) -> int:
+    parts = split_item_id(item_id)
+    if parts is None:
+        raise ValueError(f"not an item id: {item_id}")
+    return COMPONENT_INDEX[parts[0]]
+
+
+def _document(item_id: str, topic: int | None) -> str:
+    words = {0: "leadership management coaching", 1: "python data science", 2: "safety health"}
+    return f"{item_id} {words.get(topic if topic is not None else -1, 'general')}"
