@@ -1,11 +1,348 @@
-"""Plugin module being built in this session (see the issues); announces nothing yet."""
+"""Data source plugin ``totara``: downloads export files from a Totara site over HTTP.
+
+Selected when ``ML_TOTARA_URL`` is set. Each file is fetched with
+``GET <url>/pluginfile.php/1/ml_recommender/export/<name>`` and fresh token
+headers (contract §6.1, §3.3). Answers: 200 is the file; 204 for ``tenants.csv``
+means "no multitenancy" (tenant ``0``); 202 means "export not ready" and is
+retried with a doubling, capped wait; anything else is a :class:`DataSourceError`
+whose message never contains the key or a token. TLS certificates are verified by
+default (``ML_TLS_VERIFY``, ``ML_CA_BUNDLE``). See ``docs/totara-source.md``.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from urllib3.exceptions import InsecureRequestWarning
+
+from mlcore.config import Settings
+from mlcore.errors import ConfigError, DataSourceError
 from mlcore.hookspecs import hookimpl
 from mlcore.plugin_records import PluginRecord
+from service.token import signed_headers
+
+log = logging.getLogger(__name__)
+
+EXPORT_PATH = "/pluginfile.php/1/ml_recommender/export/"
+TENANTS_FILE = "tenants.csv"
+#: What ``tenants.csv`` means when Totara answers 204 (multitenancy off).
+NO_MULTITENANCY = b"tenants\n0\n"
+DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TotaraSourceOptions:
+    """Options of the ``totara`` data source (timeouts and retries are settings).
+
+    Attributes:
+        url: Base URL of the Totara site; empty means ``ML_TOTARA_URL``.
+        max_file_bytes: Largest file accepted; a larger answer is refused while
+            streaming.
+        max_retry_wait: Cap in seconds of the doubling wait between 202 retries.
+    """
+
+    url: str = ""
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_retry_wait: float = 600.0
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    """How hard to try: from ``ML_DOWNLOAD_*`` settings and the options.
+
+    Attributes:
+        timeout: Seconds for connecting and for each read.
+        retries: Retries after a 202 answer (so at most ``retries + 1`` requests).
+        retry_wait: Seconds before the first retry; doubles for each further one.
+        max_retry_wait: Cap of the wait.
+        max_file_bytes: Largest file accepted.
+    """
+
+    timeout: float = 30.0
+    retries: int = 3
+    retry_wait: float = 60.0
+    max_retry_wait: float = 600.0
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    def wait_before_retry(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        return float(min(self.retry_wait * 2 ** (retry - 1), self.max_retry_wait))
+
+
+class TotaraSource:
+    """Reads export files from Totara's ``pluginfile.php`` endpoint.
+
+    Args:
+        base_url: ``ML_TOTARA_URL``; trailing ``/`` is stripped (contract §13.3).
+        key: The shared secret (never logged).
+        session: The HTTP session (tests pass one pointed at a fake Totara).
+        policy: Timeouts, retries and size limit.
+        verify: ``requests`` ``verify=``: True, a CA bundle path, or False.
+        clock: Unix time for the token headers.
+        sleep: Waits between 202 retries (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        *,
+        session: requests.Session,
+        policy: DownloadPolicy = DownloadPolicy(),
+        verify: bool | str = True,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = key
+        self.session = session
+        self.policy = policy
+        self.verify = verify
+        self.clock = clock
+        self.sleep = sleep
+        self._warned_insecure = False
+
+    def read_file(self, name: str) -> bytes:
+        url = self._file_url(name)
+        for attempt in range(self.policy.retries + 1):
+            if attempt:
+                self.sleep(self.policy.wait_before_retry(attempt))
+            response = self._get(url, name)
+            with response:
+                status = response.status_code
+                if status == 200:
+                    return self._read_body(response, name)
+            if status == 204 and name == TENANTS_FILE:
+                return NO_MULTITENANCY
+            if status != 202:
+                raise DataSourceError(self._status_message(name, status))
+            log.info("Totara answered 202 (export not ready) for %s, attempt %d", name, attempt + 1)
+        raise DataSourceError(
+            f"Totara still answers 202 (export not ready) for {name} after "
+            f"{self.policy.retries + 1} requests to {self.describe()}; "
+            "check that Totara's recommender export task has completed"
+        )
+
+    def describe(self) -> str:
+        return f"Totara at {redact_url(self.base_url)}"
+
+    def _file_url(self, name: str) -> str:
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            raise DataSourceError(
+                f"ML_TOTARA_URL {redact_url(self.base_url)!r} must start with http:// or "
+                f"https://; {name} was not requested"
+            )
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise DataSourceError(f"refusing export file name {name!r}")
+        return self.base_url + EXPORT_PATH + name
+
+    def _get(self, url: str, name: str) -> requests.Response:
+        headers = signed_headers(self._key, self.clock)
+        try:
+            with warnings.catch_warnings():
+                if self.verify is False:
+                    self._warn_insecure_once()
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                return self.session.get(
+                    url,
+                    headers=headers,
+                    timeout=self.policy.timeout,
+                    verify=self.verify,
+                    stream=True,
+                )
+        except requests.exceptions.Timeout:
+            raise DataSourceError(
+                f"downloading {name} from {self.describe()} timed out after "
+                f"{self.policy.timeout:g} s (ML_DOWNLOAD_TIMEOUT)"
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise DataSourceError(
+                f"TLS error downloading {name} from {self.describe()}: {self._scrub(exc)}; "
+                "set ML_CA_BUNDLE to the CA that signed Totara's certificate"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise DataSourceError(
+                f"cannot download {name} from {self.describe()}: {self._scrub(exc)}"
+            ) from None
+
+    def _read_body(self, response: requests.Response, name: str) -> bytes:
+        limit = self.policy.max_file_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise DataSourceError(self._too_big(name, f"declares {declared} bytes"))
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
+                body += chunk
+                if len(body) > limit:
+                    raise DataSourceError(self._too_big(name, f"sent more than {limit} bytes"))
+        except requests.exceptions.RequestException as exc:
+            raise DataSourceError(
+                f"download of {name} from {self.describe()} broke off after {len(body)} bytes: "
+                f"{self._scrub(exc)}"
+            ) from None
+        if declared.isdigit() and len(body) != int(declared):
+            raise DataSourceError(
+                f"download of {name} from {self.describe()} is truncated: "
+                f"{len(body)} of {declared} bytes"
+            )
+        return bytes(body)
+
+    def _too_big(self, name: str, what: str) -> str:
+        return (
+            f"{name} from {self.describe()} {what}, more than the limit of "
+            f"{self.policy.max_file_bytes} bytes (totara option max_file_bytes)"
+        )
+
+    def _status_message(self, name: str, status: int) -> str:
+        hints = {
+            204: "Totara has no such file (204 is only expected for tenants.csv)",
+            404: "check ML_TOTARA_KEY (equal to Totara's ml_service_key), that both clocks "
+            "agree within 30 s, and that the file is part of the export",
+        }
+        hint = hints.get(status, "Totara or a proxy in front of it reported an error")
+        return f"Totara answered HTTP {status} for {name} from {self.describe()}: {hint}"
+
+    def _warn_insecure_once(self) -> None:
+        if not self._warned_insecure:
+            self._warned_insecure = True
+            log.warning(
+                "TLS certificate verification towards %s is OFF (ML_TLS_VERIFY=false); "
+                "anyone on the path can read the export and the token",
+                redact_url(self.base_url),
+            )
+
+    def _scrub(self, exc: BaseException) -> str:
+        text = str(exc)
+        if self._key:
+            text = text.replace(self._key, "***")
+        return text
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user name, password, query or fragment (for messages)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def tls_verify_setting(settings: Settings) -> bool | str:
+    """The ``verify=`` value: False on explicit opt-out, else the CA bundle or True.
+
+    Raises:
+        ConfigError: ``ML_CA_BUNDLE`` names a file that does not exist.
+    """
+    if not settings.tls_verify:
+        return False
+    if settings.ca_bundle:
+        if not Path(settings.ca_bundle).is_file():
+            raise ConfigError(f"ML_CA_BUNDLE {settings.ca_bundle!r} is not a readable file")
+        return settings.ca_bundle
+    return True
+
+
+def _make(
+    *,
+    options: TotaraSourceOptions,
+    settings: Settings,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TotaraSource:
+    url = options.url or settings.totara_url
+    if not url:
+        raise ConfigError("The totara data source needs ML_TOTARA_URL (the Totara site's URL)")
+    if not settings.effective_key:
+        raise ConfigError("The totara data source needs ML_TOTARA_KEY (Totara's ml_service_key)")
+    policy = DownloadPolicy(
+        timeout=settings.download_timeout,
+        retries=max(0, settings.download_retries),
+        retry_wait=max(0.0, settings.download_retry_wait),
+        max_retry_wait=options.max_retry_wait,
+        max_file_bytes=options.max_file_bytes,
+    )
+    return TotaraSource(
+        url,
+        settings.effective_key,
+        session=session if session is not None else requests.Session(),
+        policy=policy,
+        verify=tls_verify_setting(settings),
+        sleep=sleep,
+    )
 
 
 @hookimpl
 def mlcore_data_sources() -> list[PluginRecord]:
-    return []
+    return [
+        PluginRecord(
+            name="totara",
+            factory=_make,
+            options_type=TotaraSourceOptions,
+            description="Downloads the export from a Totara site (ML_TOTARA_URL, ML_TOTARA_KEY)",
+        )
+    ]
+
+
+STATUS_PATH = "/totara/webapi/ajax.php"
+STATUS_QUERY = {
+    "operationName": "totara_webapi_status_nosession",
+    "variables": {},
+    "extensions": {},
+}
+
+
+@dataclass(frozen=True)
+class TotaraStatus:
+    """The result of Totara's GraphQL status query (contract §6.3).
+
+    Attributes:
+        healthy: ``totara_webapi_status.status == "ok"``.
+        detail: Why not, in words (empty when healthy).
+    """
+
+    healthy: bool
+    detail: str = ""
+
+
+def query_status(
+    session: requests.Session, base_url: str, *, verify: bool | str = True, timeout: float = 1.5
+) -> TotaraStatus:
+    """POST the status query to ``<base_url>/totara/webapi/ajax.php`` (no token).
+
+    Healthy when the answer's ``data`` object (or, without ``data``, the whole
+    body) holds ``totara_webapi_status.status == "ok"``. Never raises for
+    network or HTTP problems: they come back as an unhealthy status.
+    """
+    url = base_url.rstrip("/") + STATUS_PATH
+    where = redact_url(url)
+    if not url.lower().startswith(("http://", "https://")):
+        return TotaraStatus(False, f"{where} does not start with http:// or https://")
+    try:
+        with warnings.catch_warnings():
+            if verify is False:
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+            response = session.post(url, json=STATUS_QUERY, timeout=timeout, verify=verify)
+        if response.status_code >= 400:
+            return TotaraStatus(False, f"{where} answered HTTP {response.status_code}")
+        body = response.json()
+    except requests.exceptions.RequestException as exc:
+        return TotaraStatus(False, f"cannot reach {where}: {type(exc).__name__}")
+    except ValueError:
+        return TotaraStatus(False, f"{where} did not answer JSON")
+    data = body.get("data", body) if isinstance(body, dict) else None
+    status = data.get("totara_webapi_status") if isinstance(data, dict) else None
+    if isinstance(status, dict) and status.get("status") == "ok":
+        return TotaraStatus(True)
+    return TotaraStatus(False, f"{where} did not report status ok")
