@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -296,7 +297,7 @@ def mlcore_data_sources() -> list[PluginRecord]:
 
 
 STATUS_PATH = "/totara/webapi/ajax.php"
-STATUS_QUERY = {
+STATUS_QUERY: dict[str, Any] = {
     "operationName": "totara_webapi_status_nosession",
     "variables": {},
     "extensions": {},
