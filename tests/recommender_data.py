@@ -147,3 +147,16 @@ def _component(item_id: str) -> int:
 def _document(item_id: str, topic: int | None) -> str:
     words = {0: "leadership management coaching", 1: "python data science", 2: "safety health"}
     return f"{item_id} {words.get(topic if topic is not None else -1, 'general')}"
+
+
+def random_dataset(seed: int = 0, n_users: int = 30, density: float = 0.25) -> Dataset:
+    """Random interactions over :data:`ITEMS` (seeded), ratings 0 or 1."""
+    rng = np.random.default_rng(seed)
+    users = [f"u{n}" for n in range(n_users)]
+    rows = [
+        (user, item, int(rng.integers(0, 2)))
+        for user in users
+        for item in ITEMS
+        if rng.random() < density
+    ]
+    return make_dataset(str(seed), users, ITEMS, rows)
