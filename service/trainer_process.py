@@ -1,0 +1,236 @@
+"""Scheduled training in a separate process, for ``mlservice serve``.
+
+API (used by ``service/commands/serve_command.py``)::
+
+    trainer = TrainerProcess(settings)
+    trainer.start()   # returns at once; False (and nothing scheduled) when FLASK_ENV=Testing
+    ...               # gunicorn serves; each run publishes per tenant through the store
+    trainer.stop()    # no new runs; a running training gets SIGTERM, SIGKILL after a grace
+
+:meth:`TrainerProcess.start` starts one scheduler *thread* in the calling process.
+The thread never trains: every run is a fresh child process,
+``python -m service.trainer_process``, which builds the configured data source,
+model store and recommender and runs :class:`mlcore.training.Trainer` once. So
+LightFM/implicit threads never exist in the serving processes (they hang
+pre-forked gunicorn workers), a crashed or killed run only costs that run, and
+the previous models keep serving because the trainer publishes per tenant
+through the store. Settings reach the child as ``ML_*`` environment variables
+(never on the command line).
+
+Schedule (contract §8.8): every ``ML_RECOMMENDATION_RETRAIN_FREQ`` minutes; the
+first run at once when the store has no model for any tenant, otherwise after
+one interval. One run at a time: a run still going when the next is due delays
+it until the run ends. Runs log (never the key) to stderr and to
+``<ML_LOGS_DIR>/trainer.log``; rows go to ``train_summary.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from mlcore.config import Settings
+from mlcore.wiring import components
+from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
+
+log = logging.getLogger(__name__)
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunHandle(Protocol):
+    """A running training child (``subprocess.Popen`` satisfies it)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """One training run as the scheduler saw it.
+
+    Attributes:
+        started: Scheduler clock at launch.
+        seconds: How long it ran.
+        exit_code: The child's exit status (negative: killed by that signal).
+    """
+
+    started: float
+    seconds: float
+    exit_code: int
+
+
+class TrainerProcess:
+    """Schedules training runs, each in its own child process.
+
+    Args:
+        settings: The service settings (the child gets them as ``ML_*`` variables).
+        launch: Starts one training run (default: ``python -m service.trainer_process``).
+        has_models: Whether the store holds a model for any tenant (default: asks
+            the configured store).
+        clock: Monotonic seconds.
+        grace_seconds: How long :meth:`stop` lets a terminated run exit before SIGKILL.
+        poll_seconds: How often the scheduler looks at the clock and the child.
+        environ: Base environment of the child (default ``os.environ``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        launch: Callable[[], RunHandle] | None = None,
+        has_models: Callable[[], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        grace_seconds: float = 10.0,
+        poll_seconds: float = 1.0,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.launch = launch or self._launch_child
+        self.has_models = has_models or self._store_has_models
+        self.clock = clock
+        self.grace_seconds = grace_seconds
+        self.poll_seconds = poll_seconds
+        self.environ = environ
+        self.finished: list[FinishedRun] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._file_log: logging.Handler | None = None
+
+    @property
+    def interval(self) -> float:
+        """Seconds between runs (``ML_RECOMMENDATION_RETRAIN_FREQ`` minutes)."""
+        return self.settings.retrain_freq_minutes * 60.0
+
+    def start(self) -> bool:
+        """Start the scheduler thread; False in testing mode (no scheduled training)."""
+        if self.settings.testing:
+            log.info("scheduled training is disabled in testing mode (FLASK_ENV=Testing)")
+            return False
+        if self._thread is not None:
+            return True
+        self._stop.clear()
+        self._attach_file_log()
+        self._thread = threading.Thread(target=self._loop, name="trainer-scheduler", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop scheduling, terminate a running training, and wait for the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            limit = self.grace_seconds + self.poll_seconds + 5 if timeout is None else timeout
+            self._thread.join(limit)
+            self._thread = None
+        if self._file_log is not None:
+            log.removeHandler(self._file_log)
+            self._file_log.close()
+            self._file_log = None
+
+    def is_alive(self) -> bool:
+        """Whether the scheduler thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        try:
+            first_now = not self.has_models()
+        except Exception:  # noqa: BLE001 - a broken store must not stop the scheduler
+            log.exception("cannot ask the model store for models; training at once")
+            first_now = True
+        next_due = self.clock() + (0.0 if first_now else self.interval)
+        log.info(
+            "trainer scheduled every %g minutes; first run %s",
+            self.settings.retrain_freq_minutes,
+            "now (no model yet)" if first_now else f"in {self.interval:g} s",
+        )
+        active: tuple[RunHandle, float] | None = None
+        while not self._stop.is_set():
+            if active is not None and active[0].poll() is not None:
+                self._record(*active)
+                active = None
+            if active is None and self.clock() >= next_due:
+                active = self._launch_run()
+                next_due = self.clock() + self.interval
+            remaining = self.poll_seconds if active else max(0.0, next_due - self.clock())
+            self._stop.wait(min(self.poll_seconds, remaining))
+        if active is not None:
+            self._terminate(*active)
+
+    def _launch_run(self) -> tuple[RunHandle, float] | None:
+        started = self.clock()
+        try:
+            handle = self.launch()
+        except Exception:  # noqa: BLE001 - the next run happens on schedule
+            log.exception("cannot start a training run; the next one happens on schedule")
+            return None
+        log.info("training run started (pid %s)", handle.pid)
+        return handle, started
+
+    def _record(self, handle: RunHandle, started: float) -> None:
+        code = handle.wait()
+        run = FinishedRun(started, self.clock() - started, code)
+        self.finished.append(run)
+        if code == 0:
+            log.info("training run finished in %.1f s", run.seconds)
+        elif code == 1:
+            log.warning(
+                "training run finished in %.1f s with failed tenants (see train_summary.log); "
+                "their previous models keep serving",
+                run.seconds,
+            )
+        else:
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            log.error(
+                "training run %s after %.1f s; previous models keep serving; "
+                "the next run happens on schedule",
+                how,
+                run.seconds,
+            )
+
+    def _terminate(self, handle: RunHandle, started: float) -> None:
+        if handle.poll() is None:
+            log.info("stopping the running training (pid %s)", handle.pid)
+            handle.terminate()
+            try:
+                handle.wait(timeout=self.grace_seconds)
+            except subprocess.TimeoutExpired:
+                log.warning("training pid %s ignored SIGTERM; killing it", handle.pid)
+                handle.kill()
+        self._record(handle, started)
+
+    def _attach_file_log(self) -> None:
+        """Scheduler messages also go to ``<ML_LOGS_DIR>/trainer.log``."""
+        try:
+            self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(self.settings.logs_dir / TRAINER_LOG, encoding="utf-8")
+        except OSError as exc:
+            log.warning("cannot write %s: %s", self.settings.logs_dir / TRAINER_LOG, exc)
+            return
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        log.addHandler(handler)
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)
+        self._file_log = handler
+
+    def _launch_child(self) -> RunHandle:
+        env = child_environment(self.settings, self.environ, REPOSITORY_ROOT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.trainer_run"], env=env, stdin=subprocess.DEVNULL
+        )
+
+    def _store_has_models(self) -> bool:
+        return bool(components(self.settings).model_store().tenants())

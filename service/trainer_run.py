@@ -1,0 +1,122 @@
+"""One training run in its own process: ``python -m service.trainer_run``.
+
+Started by :class:`service.trainer_process.TrainerProcess` for every scheduled
+run. Reads settings from the ``ML_*`` environment, builds the configured data
+source, model store and recommender, runs :class:`mlcore.training.Trainer` once
+and exits with 0 (every tenant trained or skipped), 1 (some tenant, or the
+tenant list, failed; previous models keep serving) or 2 (invalid settings).
+Logs go to stderr and ``<ML_LOGS_DIR>/trainer.log``, never the key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlcore.config import VARIABLES, Settings, load_settings
+from mlcore.errors import MLCoreError
+from mlcore.training import TenantOutcome, Trainer
+from mlcore.wiring import Components, components
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s trainer[%(process)d] %(name)s: %(message)s"
+TRAINER_LOG = "trainer.log"
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``ML_*`` variables that :func:`mlcore.config.load_settings` turns back into ``settings``."""
+    env = {}
+    for name, (field_name, _, _) in VARIABLES.items():
+        if field_name:
+            value = _as_text(getattr(settings, field_name))
+            if value is not None:
+                env[name] = value
+    return env
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    return str(value)
+
+
+def child_environment(
+    settings: Settings, environ: Mapping[str, str] | None, root: Path
+) -> dict[str, str]:
+    """The environment of a training child: ``environ`` plus ``settings`` as variables.
+
+    ``root`` (the repository) is put first on ``PYTHONPATH`` so ``-m`` finds this
+    package; OpenBLAS gets one thread unless set (implicit 0.7, see README).
+    """
+    env = dict(os.environ if environ is None else environ)
+    env.update(settings_environment(settings))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return env
+
+
+def log_handlers(settings: Settings) -> list[logging.Handler]:
+    """A stderr handler and one appending to ``<ML_LOGS_DIR>/trainer.log``."""
+    formatter = logging.Formatter(LOG_FORMAT)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    try:
+        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(settings.logs_dir / TRAINER_LOG, encoding="utf-8"))
+    except OSError as exc:
+        print(f"trainer: cannot write {settings.logs_dir / TRAINER_LOG}: {exc}", file=sys.stderr)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    return handlers
+
+
+def run_once(settings: Settings, parts: Components | None = None) -> list[TenantOutcome]:
+    """Train every tenant once with the configured plugins; log one line per tenant."""
+    parts = parts or components(settings)
+    source = parts.data_source()
+    log.info("training run: data from %s, recommender %s", source.describe(), settings.recommender)
+    trainer = Trainer(settings, source, parts.model_store(), parts.recommender)
+    outcomes = trainer.run()
+    for outcome in outcomes:
+        level = logging.ERROR if outcome.failed else logging.INFO
+        log.log(
+            level,
+            "tenant %s: %s (version %s, %.1f s)",
+            outcome.tenant,
+            outcome.message,
+            outcome.version,
+            outcome.seconds,
+        )
+    return outcomes
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Entry point of the child process; returns its exit status."""
+    try:
+        settings = load_settings(environ)
+    except MLCoreError as exc:
+        print(f"trainer: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in log_handlers(settings):
+        root.addHandler(handler)
+    try:
+        outcomes = run_once(settings)
+    except MLCoreError as exc:
+        log.error("training run not started: %s", exc)
+        return 2
+    return 1 if any(o.failed for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
