@@ -1,0 +1,294 @@
+"""``mlservice legacy`` end to end: outputs read back the way Totara's import reads them."""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlcore.components import COMPONENTS
+from mlcore.config import load_settings
+from mlcore.legacy_batch import COMPLETED, FAILED, STARTED, LegacyBatch, tenant_trainer
+from mlcore.legacy_outputs import OutputOptions, TenantFiles
+from mlcore.wiring import components
+from plugins.export_folder_source import ExportFolderSource
+from service.cli import main
+from tests.legacy_support import import_i2i, import_i2u, write_tenant, write_tenants
+
+USER_COUNT, ITEM_COUNT = 4, 3
+TOO_SMALL = "The number of users or items is too small"
+NO_INTERACTIONS = "The number of interactions is too small"
+
+
+@pytest.fixture(autouse=True)
+def popularity(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ML_RECOMMENDER", "popularity")
+    monkeypatch.delenv("ML_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("ML_SEEN_ITEMS", raising=False)
+
+
+@pytest.fixture()
+def export(tmp_path: Path) -> Path:
+    """Tenants: 1 and 6 normal, 2 tiny, 3 empty files, 4 header-only files, 5 no interactions."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_tenants(folder, ["1", "2", "3", "4", "5", "6"])
+    write_tenant(folder, "1", users=30, items_per_type=6, seed=1)
+    write_tenant(folder, "2", users=5, items_per_type=3, seed=2)
+    for name in ("user_interactions", "user_data", "item_data"):
+        (folder / f"{name}_3.csv").write_text("")
+    write_tenant(folder, "4", users=1, items_per_type=1)
+    for name in ("user_interactions", "user_data", "item_data"):
+        header = (folder / f"{name}_4.csv").read_text().splitlines()[0]
+        (folder / f"{name}_4.csv").write_text(header + "\n")
+    write_tenant(folder, "5", users=12, items_per_type=3, seed=5)
+    (folder / "user_interactions_5.csv").write_text("")
+    write_tenant(folder, "6", users=15, items_per_type=4, seed=6)
+    return folder
+
+
+def legacy(folder: Path, *extra: str, users: int = USER_COUNT, items: int = ITEM_COUNT) -> int:
+    return main(
+        [
+            "legacy",
+            "--query",
+            "mf",
+            "--result_count_user",
+            str(users),
+            "--result_count_item",
+            str(items),
+            "--threads",
+            "1",
+            "--data_path",
+            str(folder),
+            *extra,
+        ]
+    )
+
+
+def read_table(folder: Path, name: str) -> list[list[str]]:
+    lines = (folder / name).read_text().splitlines()
+    return [line.split(",") for line in lines[1:] if line]
+
+
+def test_every_tenant_gets_files_totara_imports(export: Path) -> None:
+    assert legacy(export) == 0
+    for tenant in ("1", "6"):
+        i2u_text = (export / f"i2u_{tenant}.csv").read_text()
+        assert i2u_text.startswith("uid,iid,ranking\n") and i2u_text.endswith("\n")
+        assert "\r" not in i2u_text
+        for line in i2u_text.splitlines()[1:]:
+            assert len(line.split(",")[2].split(".")[1]) == 12
+        check_i2u(export, tenant, import_i2u(export / f"i2u_{tenant}.csv"))
+        check_i2i(export, tenant, import_i2i(export / f"i2i_{tenant}.csv"))
+    for tenant in ("2", "3", "4", "5"):
+        assert (export / f"i2i_{tenant}.csv").read_bytes() == b"target_iid,similar_iid,ranking"
+        assert (export / f"i2u_{tenant}.csv").read_bytes() == b"uid,iid,ranking"
+    assert sorted(p.name for p in export.glob("*.tmp")) == []
+
+
+def check_i2u(folder: Path, tenant: str, rows: list) -> None:
+    users = [row[0] for row in read_table(folder, f"user_data_{tenant}.csv")]
+    items = [row[0] for row in read_table(folder, f"item_data_{tenant}.csv")]
+    interactions = read_table(folder, f"user_interactions_{tenant}.csv")
+    positives = {(r[0], r[1]) for r in interactions if r[2] == "1"}
+    by_user: dict[tuple[str, str], list] = defaultdict(list)
+    for row in rows:
+        assert row.unique_id in items and row.component in COMPONENTS
+        assert (row.first, row.unique_id) not in positives, "seen items are excluded"
+        by_user[(row.first, row.component)].append(row)
+    for user in users:
+        for component in COMPONENTS:
+            ranked = by_user[(user, component)]
+            available = [i for i in items if i.startswith(component) and (user, i) not in positives]
+            assert len(ranked) == min(USER_COUNT, len(available))
+            scores = [r.score for r in ranked]
+            assert scores == sorted(scores, reverse=True)
+            assert len({r.unique_id for r in ranked}) == len(ranked)
+    assert {row.first for row in rows} == set(users)
+
+
+def check_i2i(folder: Path, tenant: str, rows: list) -> None:
+    items = {row[0] for row in read_table(folder, f"item_data_{tenant}.csv")}
+    by_target: dict[str, list] = defaultdict(list)
+    for row in rows:
+        assert row.first in items and row.unique_id in items and row.first != row.unique_id
+        assert f"{row.target_component}{row.target_item_id}" == row.first
+        by_target[row.first].append(row)
+    assert by_target, "similar items are listed"
+    for ranked in by_target.values():
+        assert 1 <= len(ranked) <= ITEM_COUNT
+        scores = [r.score for r in ranked]
+        assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 + 1e-6 for s in scores)
+
+
+def test_flags_ml_started_before_outputs_and_ml_completed_last(export: Path) -> None:
+    settings = load_settings()
+    source = ExportFolderSource(export)
+    seen: list[tuple[str, bool, bool]] = []
+
+    def progress(files: TenantFiles) -> None:
+        assert (export / f"i2u_{files.tenant}.csv").exists()
+        seen.append((files.tenant, (export / STARTED).exists(), (export / COMPLETED).exists()))
+
+    times = iter([1000.0, 2000.0])
+    batch = LegacyBatch(
+        source, tenant_trainer(components(settings), source), clock=lambda: next(times)
+    )
+    batch.progress = progress
+    run = batch.run(export, OutputOptions(result_count_user=2, result_count_item=2))
+    assert [t for t, _, _ in seen] == ["1", "2", "3", "4", "5", "6"]
+    assert all(started and not completed for _, started, completed in seen)
+    assert (export / STARTED).read_text() == "1000"
+    assert (export / COMPLETED).read_text() == "2000"
+    assert [f.message.startswith(TOO_SMALL) for f in run.tenants] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert run.tenants[4].message.startswith(NO_INTERACTIONS)
+
+
+def test_header_only_tenants_file_means_tenant_0(tmp_path: Path) -> None:
+    write_tenants(tmp_path, [])
+    write_tenant(tmp_path, "0", users=12, items_per_type=3)
+    assert legacy(tmp_path) == 0
+    assert len(import_i2u(tmp_path / "i2u_0.csv")) > 0
+    assert (tmp_path / COMPLETED).exists()
+
+
+def test_existing_ml_started_exits_0_and_touches_nothing(
+    export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (export / STARTED).write_text("123")
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in export.iterdir()}
+    assert legacy(export) == 0
+    assert "ml_started exists" in capsys.readouterr().out
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in export.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "drop", ["--query", "--result_count_user", "--result_count_item", "--threads", "--data_path"]
+)
+def test_every_argument_is_required(export: Path, drop: str) -> None:
+    argv = ["legacy", "--query", "mf", "--result_count_user", "2", "--result_count_item", "2"]
+    argv += ["--threads", "1", "--data_path", str(export)]
+    index = argv.index(drop)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv[:index] + argv[index + 2 :])
+    assert exit_info.value.code == 2
+    assert not (export / STARTED).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("--query", "svd"),
+        ("--result_count_user", "-1"),
+        ("--result_count_item", "ten"),
+        ("--threads", "0"),
+        ("--data_path", "/nonexistent/folder"),
+    ],
+)
+def test_invalid_arguments_are_usage_errors(export: Path, name: str, value: str) -> None:
+    values = {"--query": "mf", "--result_count_user": "2", "--result_count_item": "2"}
+    values |= {"--threads": "1", "--data_path": str(export), name: value}
+    argv = ["legacy"] + [part for pair in values.items() for part in pair]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert not (export / STARTED).exists()
+
+
+def test_failure_mid_run_keeps_earlier_outputs_and_never_completes(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = tmp_path / "reference"
+    shutil.copytree(export, reference)
+    write_tenants(reference, ["1"])
+    assert legacy(reference) == 0
+    good = (export / "user_data_2.csv").read_text()
+    (export / "user_data_2.csv").write_text(good + '7,en,"unclosed quote\n')
+    (export / "i2u_2.csv").write_text("earlier content")
+    assert legacy(export) != 0
+    error = capsys.readouterr().err
+    assert "user_data_2.csv" in error and "line" in error
+    assert not (export / COMPLETED).exists()
+    assert (export / STARTED).exists() and (export / FAILED).exists()
+    for name in ("i2i_1.csv", "i2u_1.csv"):
+        assert (export / name).read_bytes() == (reference / name).read_bytes()
+    assert (export / "i2u_2.csv").read_text() == "earlier content"
+    assert not (export / "i2i_3.csv").exists()
+    assert list(export.glob(".*")) == []
+    # Fixed data: the next run is a retry and completes.
+    (export / "user_data_2.csv").write_text(good)
+    assert legacy(export) == 0
+    assert (export / COMPLETED).exists() and not (export / FAILED).exists()
+    assert (export / "i2u_2.csv").read_bytes() == b"uid,iid,ranking"
+
+
+def test_downrank_setting_keeps_seen_items_below_others(
+    export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ML_SEEN_ITEMS", "downrank")
+    write_tenants(export, ["1"])
+    assert legacy(export, users=6) == 0
+    rows = import_i2u(export / "i2u_1.csv")
+    interactions = read_table(export, "user_interactions_1.csv")
+    positives = {(r[0], r[1]) for r in interactions if r[2] == "1"}
+    seen_rows = [r for r in rows if (r.first, r.unique_id) in positives]
+    assert seen_rows, "down-ranked seen items still appear"
+    per_user = defaultdict(list)
+    for row in rows:
+        per_user[(row.first, row.component)].append(row)
+    assert all(len(v) == 6 for v in per_user.values())
+
+
+def test_rankings_are_the_model_scores(export: Path) -> None:
+    """Against brute force on known factors: i2u scores and order, i2i cosines."""
+    from mlcore.artifact import build_artifact
+    from mlcore.dataset_builder import load_tenant_dataset
+    from mlcore.interfaces import ModelArtifact, ServingArrays
+    from mlcore.legacy_outputs import write_tenant_files
+
+    dataset = load_tenant_dataset(ExportFolderSource(export), "6")
+    rng = np.random.default_rng(11)
+    serving = ServingArrays(
+        "factors",
+        rng.standard_normal((dataset.n_users, 3)).astype(np.float32),
+        rng.standard_normal(dataset.n_users).astype(np.float32),
+        rng.standard_normal((dataset.n_items, 3)).astype(np.float32),
+        rng.standard_normal(dataset.n_items).astype(np.float32),
+    )
+    artifact: ModelArtifact = build_artifact(
+        dataset, serving, backend="test", algorithm="mf", details={}
+    )
+    options = OutputOptions(result_count_user=2, result_count_item=3, seen_items="downrank")
+    write_tenant_files(export, dataset, artifact, options)
+    scores = serving.user_factors @ serving.item_factors.T
+    scores += serving.user_bias[:, None] + serving.item_bias[None, :]
+    positives = dataset.positives.toarray().astype(bool)
+    for u in range(dataset.n_users):
+        if positives[u].any() and not positives[u].all():
+            others = scores[u][~positives[u]]
+            scores[u][positives[u]] -= np.float32(0.3) * (others.max() - others.min())
+    expected = []
+    for u, user in enumerate(dataset.user_ids):
+        for c in range(len(COMPONENTS)):
+            window = dataset.type_slice(c)
+            order = sorted(range(window.start, window.stop), key=lambda i: (-scores[u, i], i))
+            expected += [(str(user), str(dataset.item_ids[i]), scores[u, i]) for i in order[:2]]
+    rows = import_i2u(export / "i2u_6.csv")
+    assert [(r.first, r.unique_id) for r in rows] == [(u, i) for u, i, _ in expected]
+    np.testing.assert_allclose([r.score for r in rows], [s for _, _, s in expected], atol=2e-6)
+    unit = artifact.arrays["item_unit"]
+    for row in import_i2i(export / "i2i_6.csv"):
+        a = list(dataset.item_ids).index(row.first)
+        b = list(dataset.item_ids).index(row.unique_id)
+        assert row.score == pytest.approx(float(unit[a] @ unit[b]), abs=1e-6)

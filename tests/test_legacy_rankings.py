@@ -1,0 +1,149 @@
+"""Vectorised rankings and CSV rows of the legacy outputs, against brute force."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from mlcore.legacy_rankings import (
+    apply_seen_policy,
+    block_bounds,
+    cooccurrence_rows,
+    cosine_rows,
+    csv_field,
+    csv_rows,
+    family_ids,
+    positives_mask,
+    similar_block,
+    top_k_rows,
+)
+
+# Few distinct values, so ties are common and the tie rule is exercised.
+score_matrices = hnp.arrays(
+    np.float32,
+    st.tuples(st.integers(1, 6), st.integers(1, 12)),
+    elements=st.sampled_from([-np.inf, -1.5, 0.0, 0.25, 0.25, 2.0]),
+)
+
+
+@given(score_matrices, st.integers(0, 14))
+def test_top_k_rows_equals_a_full_stable_sort(scores: np.ndarray, k: int) -> None:
+    columns, values = top_k_rows(scores, k)
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
+    np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
+    finite = np.isfinite(values)
+    np.testing.assert_array_equal(columns[finite], expected[finite])
+
+
+def test_positives_mask_marks_exactly_the_csr_entries_of_the_block() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 0, 1], [0, 0, 0], [0, 1, 0], [1, 1, 1]]))
+    mask = positives_mask(matrix.indptr, matrix.indices, slice(1, 4), 3)
+    np.testing.assert_array_equal(mask, matrix[1:4].toarray().astype(bool))
+
+
+def test_exclude_removes_only_positive_items() -> None:
+    scores = np.array([[3.0, 1.0, 2.0], [0.5, 0.4, 0.3]], dtype=np.float32)
+    positives = np.array([[True, False, False], [False, False, False]])
+    apply_seen_policy(scores, positives, "exclude")
+    np.testing.assert_array_equal(scores, np.float32([[-np.inf, 1.0, 2.0], [0.5, 0.4, 0.3]]))
+
+
+def test_downrank_subtracts_three_tenths_of_the_other_items_range() -> None:
+    scores = np.array(
+        [[3.0, 1.0, 2.0, 5.0], [1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0]], dtype=np.float32
+    )
+    positives = np.array(
+        [[True, False, False, True], [True, True, True, True], [False] * 4], dtype=bool
+    )
+    apply_seen_policy(scores, positives, "downrank")
+    # Row 0: others are 1 and 2, range 1, so positives lose 0.3.
+    np.testing.assert_allclose(scores[0], [2.7, 1.0, 2.0, 4.7], rtol=1e-6)
+    # All positive (no other items) or none positive: unchanged.
+    np.testing.assert_array_equal(scores[1], [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(scores[2], [1.0, 1.0, 1.0, 1.0])
+
+
+@given(st.text(alphabet=st.sampled_from('ab,"\n\r 1_é'), max_size=12))
+def test_csv_field_parses_back_and_quotes_only_when_needed(value: str) -> None:
+    field = csv_field(value)
+    assert next(csv.reader(io.StringIO(field + "\n", newline=""))) == [value] or value == ""
+    if not any(char in value for char in ',"\r\n'):
+        assert field == value
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["2", "10", '"x, y"']),
+            st.sampled_from(["engage_article1", "container_course22"]),
+            st.floats(-1e6, 1e6, allow_nan=False, width=32),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_csv_rows_have_three_fields_and_exactly_twelve_decimals(rows: list) -> None:
+    first = np.array([r[0] for r in rows], dtype=object)
+    second = np.array([r[1] for r in rows], dtype=object)
+    values = np.array([r[2] for r in rows], dtype=np.float32)
+    text = csv_rows(first, second, values)
+    assert not text.endswith("\n")
+    parsed = list(csv.reader(io.StringIO(text + "\n", newline="")))
+    assert len(parsed) == len(rows)
+    for (uid, iid, ranking), (_, item, value) in zip(parsed, rows, strict=True):
+        assert iid == item and uid in ("2", "10", "x, y")
+        whole, decimals = ranking.split(".")
+        assert len(decimals) == 12
+        assert ranking == f"{float(np.float32(value)):.12f}"
+
+
+def test_block_bounds_cover_every_row_once() -> None:
+    blocks = list(block_bounds(10_001, 2_000))
+    covered = np.concatenate([np.arange(b.start, b.stop) for b in blocks])
+    np.testing.assert_array_equal(covered, np.arange(10_001))
+    assert all(b.stop - b.start <= 2_000 for b in blocks)
+
+
+def test_similar_block_matches_brute_force_cosine_without_the_item_itself() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((9, 4)).astype(np.float32)
+    vectors[4] = 0.0  # no direction: never ranked, never returned
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    rows = slice(2, 7)
+    columns, values = similar_block(cosine_rows(unit)(rows), rows, 3)
+    for offset, target in enumerate(range(2, 7)):
+        finite = np.isfinite(values[offset])
+        if target == 4:
+            assert not finite.any()
+            continue
+        brute = [(float(unit[target] @ unit[j]), j) for j in range(9) if j not in (target, 4)]
+        best = sorted(brute, key=lambda pair: (-pair[0], pair[1]))[:3]
+        assert columns[offset][finite].tolist() == [j for _, j in best]
+        np.testing.assert_allclose(values[offset][finite], [s for s, _ in best], rtol=1e-5)
+
+
+def test_family_scope_keeps_articles_with_microlearning_and_types_apart() -> None:
+    item_types = np.array([0, 1, 2, 3, 4, 2], dtype=np.int8)
+    unit = np.ones((6, 2), dtype=np.float32) / np.sqrt(2)
+    families = family_ids(item_types)
+    columns, values = similar_block(
+        cosine_rows(unit)(slice(0, 6)), slice(0, 6), 5, families=families
+    )
+    kept = [set(columns[r][np.isfinite(values[r])].tolist()) for r in range(6)]
+    assert kept == [set(), set(), {3, 5}, {2, 5}, set(), {2, 3}]
+
+
+def test_cooccurrence_is_the_cosine_of_interaction_columns() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0]], dtype=float))
+    values = cooccurrence_rows(matrix)(slice(0, 4))
+    np.testing.assert_allclose(values[0, 1], 0.5, rtol=1e-6)
+    np.testing.assert_allclose(values[0, 2], 1 / np.sqrt(2), rtol=1e-6)
+    assert values[0, 3] == -np.inf and values[3].max() == -np.inf
