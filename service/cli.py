@@ -13,6 +13,9 @@ from mlcore.errors import MLCoreError
 #: subcommand name -> (module in service.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("plugins_command", "List installed recommenders, data sources and model stores"),
+    "serve": ("serve_command", "Serve the API with gunicorn and train on the schedule"),
+    "call": ("call_command", "Send a correctly signed request to a running service"),
+    "demo": ("demo_command", "Write demo data, train once and serve it on 127.0.0.1:5000"),
     "legacy": ("legacy_command", "Totara 13/14 batch recommender: write i2i/i2u CSV files"),
 }
 

@@ -4,7 +4,9 @@ Each gunicorn worker owns one holder. Between requests it asks the store for
 every tenant's current version at most every ``interval`` seconds (a cheap
 check) and loads only the versions that changed. Loaded arrays are memory-mapped
 by the store, so N workers share one copy through the page cache. A version that
-fails to load is logged and the previous model keeps serving.
+fails to load is logged and the previous model keeps serving. A store offering
+``change_token()`` (one ``stat``, like the filesystem store) is asked that first,
+and the tenants are listed only when the token moved.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ModelHolder:
         self._models: Mapping[str, TenantModel] = MappingProxyType({})
         self._checked_at: float | None = None
         self._lock = threading.Lock()
+        self._token: object = None
 
     def models(self) -> Mapping[str, TenantModel]:
         """The current tenant -> model mapping; checks the store when the interval is due."""
@@ -60,17 +63,34 @@ class ModelHolder:
         if not self._lock.acquire(blocking=block):
             return
         try:
-            self._models = MappingProxyType(self._reloaded(dict(self._models)))
+            token = self._change_token()
+            if token is None or token != self._token:
+                models, complete = self._reloaded(dict(self._models))
+                self._models = MappingProxyType(models)
+                # Remember the token only when everything loaded, so failures are retried.
+                self._token = token if complete else None
             self._checked_at = self._clock()
         finally:
             self._lock.release()
 
-    def _reloaded(self, models: dict[str, TenantModel]) -> dict[str, TenantModel]:
+    def _change_token(self) -> object:
+        change_token = getattr(self._store, "change_token", None)
+        if not callable(change_token):
+            return None
+        try:
+            return change_token()
+        except Exception:  # noqa: BLE001 - fall back to listing the tenants
+            log.exception("cannot read the model store's change token")
+            return None
+
+    def _reloaded(self, models: dict[str, TenantModel]) -> tuple[dict[str, TenantModel], bool]:
+        """The refreshed mapping, and whether every current version loaded."""
         try:
             tenants = self._store.tenants()
         except Exception:  # noqa: BLE001 - a store hiccup must not break serving
             log.exception("cannot list tenants of the model store; keeping current models")
-            return models
+            return models, False
+        complete = True
         fresh: dict[str, TenantModel] = {}
         for tenant in tenants:
             previous = models.get(tenant)
@@ -85,9 +105,10 @@ class ModelHolder:
                 log.info("tenant %s: serving model version %s", tenant, version)
             except Exception:  # noqa: BLE001 - keep the previous model (contract §13.11)
                 log.exception("tenant %s: cannot load its new model; keeping the previous", tenant)
+                complete = False
                 if previous is not None:
                     fresh[tenant] = previous
-        return fresh
+        return fresh, complete
 
 
 def _loaded(store: ModelStore, tenant: str, version: str) -> TenantModel:

@@ -90,3 +90,43 @@ def test_store_failure_keeps_everything() -> None:
     store.broken = True
     clock.now += 1
     assert list(holder.models()) == ["0"]
+
+
+class TokenStore(MemoryModelStore):
+    """Like the filesystem store: a cheap change token moves on every publish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = 0
+        self.listings = 0
+
+    def publish(self, tenant: str, artifact: object) -> str:
+        self.generation += 1
+        return super().publish(tenant, artifact)  # type: ignore[arg-type]
+
+    def change_token(self) -> int | None:
+        return self.generation or None
+
+    def tenants(self) -> list[str]:
+        self.listings += 1
+        return super().tenants()
+
+
+def test_change_token_avoids_listing_and_failures_are_retried() -> None:
+    store = TokenStore()
+    store.publish("0", tiny_artifact("0"))
+    clock = Clock()
+    holder = ModelHolder(store, interval=1.0, clock=clock)
+    holder.models()
+    listed = store.listings
+    for _ in range(3):
+        clock.now += 1
+        holder.models()
+    assert store.listings == listed
+    store.publish("0", tiny_artifact("0", seed=4))
+    store.fail_loading.add("v2")
+    clock.now += 1
+    assert holder.models()["0"].version == "v1"
+    store.fail_loading.clear()
+    clock.now += 1
+    assert holder.models()["0"].version == "v2"
