@@ -12,7 +12,8 @@ unchanged. This module reads exactly what such a writer produces:
   which ``\\"`` is directly followed by a comma or a line break is read as a field that
   ends in a backslash (see ``docs/export-format.md``).
 * Line breaks are ``\\n``, ``\\r\\n`` (and a lone ``\\r``); quoted fields may span lines.
-* A UTF-8 byte-order mark is stripped; completely empty lines are skipped.
+* A UTF-8 byte-order mark is stripped; completely empty lines are skipped; a NUL
+  character is an error (no Totara text contains one, and numpy strings cannot).
 
 Two paths give identical rows: the C ``csv`` module when the text has no ``\\"``
 (fast), and a regex scanner otherwise. The scanner also locates errors: it is re-run
@@ -65,6 +66,12 @@ def decode(data: bytes, file: str) -> str:
         raise ExportFormatError(
             file, line, 0, f"not valid UTF-8 (byte {exc.start + 1}, character {char} of the line)"
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, char = _line_and_char(text, nul)
+        raise ExportFormatError(
+            file, line, 0, f"NUL character at character {char}: not a text file"
+        )
     return text[1:] if text.startswith(_BOM) else text
 
 
