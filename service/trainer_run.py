@@ -108,13 +108,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 2
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    for handler in log_handlers(settings):
+    handlers = log_handlers(settings)
+    for handler in handlers:
         root.addHandler(handler)
     try:
         outcomes = run_once(settings)
     except MLCoreError as exc:
         log.error("training run not started: %s", exc)
         return 2
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
     return 1 if any(o.failed for o in outcomes) else 0
 
 
