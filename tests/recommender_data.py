@@ -10,6 +10,7 @@ popular unseen course).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -160,3 +161,50 @@ def random_dataset(seed: int = 0, n_users: int = 30, density: float = 0.25) -> D
         if rng.random() < density
     ]
     return make_dataset(str(seed), users, ITEMS, rows)
+
+
+TRENDING_NOW = 1_750_000_000
+_CLASSICS = ("container_course1", "container_course2", "engage_article1", "totara_playlist1")
+_TRENDING = ("container_course3", "container_course4", "engage_article3", "totara_playlist3")
+_OTHERS = ("engage_article2", "engage_article4", "totara_playlist2", "totara_playlist4")
+
+
+def write_trending_export(folder: Path, *, alumni: int = 6, active: int = 20) -> None:
+    """A Totara export folder (contract §7), tenant ``0``, where recency matters.
+
+    Alumni interacted with four classic items long ago; active users touched one
+    classic long ago and three trending items in the last ten days. A temporal
+    split's test items are the trending items of the active users, so time-decayed
+    popularity beats plain popularity there.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    items = sorted(_CLASSICS + _TRENDING + _OTHERS, key=lambda i: (_component(i), i))
+    item_lines = [f"item_id,{','.join(COMPONENTS)},document"]
+    for item in items:
+        one_hot = ",".join("1" if c == _component(item) else "0" for c in range(len(COMPONENTS)))
+        item_lines.append(f"{item},{one_hot},{item} about learning")
+    users = [str(2 + n) for n in range(alumni + active)]
+    user_lines = [
+        "user_id,lang,city,country,interests,asp_position,positions,organisations,"
+        "competencies_scale,badges,description"
+    ] + [f"{user},en,Wellington,NZ,,,,,,,learner {user}" for user in users]
+    day = 86400
+    rows = []
+    for n, user in enumerate(users[:alumni]):
+        for k, item in enumerate(_CLASSICS):
+            rows.append((user, item, 1, TRENDING_NOW - 200 * day + (n * 4 + k) * 3600))
+    for n, user in enumerate(users[alumni:]):
+        rows.append((user, _CLASSICS[n % 4], 1, TRENDING_NOW - 150 * day + n * 3600))
+        for k in range(3):
+            item = _TRENDING[(n + k) % 4]
+            rows.append((user, item, 1, TRENDING_NOW - (10 - 3 * k) * day + n * 60))
+    interaction_lines = ["user_id,item_id,rating,timestamp"] + [
+        f"{u},{i},{r},{t}" for u, i, r, t in rows
+    ]
+    for name, lines in {
+        "tenants.csv": ["tenants", "0"],
+        "item_data_0.csv": item_lines,
+        "user_data_0.csv": user_lines,
+        "user_interactions_0.csv": interaction_lines,
+    }.items():
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
