@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -292,3 +295,81 @@ def test_rankings_are_the_model_scores(export: Path) -> None:
         a = list(dataset.item_ids).index(row.first)
         b = list(dataset.item_ids).index(row.unique_id)
         assert row.score == pytest.approx(float(unit[a] @ unit[b]), abs=1e-6)
+
+
+def totara_command(python: str, script: Path, folder: Path) -> str:
+    """The command line Totara's recommender_command.php prints (two spaces, quoted values)."""
+    return (
+        f"{python} '{script}'  --query 'mf' --result_count_user '3' --result_count_item '2' "
+        f"--threads '1' --data_path '{folder}/'"
+    )
+
+
+def installed_script(tmp_path: Path) -> Path:
+    target = tmp_path / "extensions" / "ml_recommender" / "python" / "ml_recommender.py"
+    target.parent.mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[1] / "service" / "legacy_script.py", target)
+    return target
+
+
+def test_script_file_runs_the_totara_command_line(export: Path, tmp_path: Path) -> None:
+    script = installed_script(tmp_path)
+    write_tenants(export, ["1", "2"])
+    env = {**os.environ, "ML_RECOMMENDER": "popularity"}
+    command = totara_command(sys.executable, script, export)
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tenant 1: success" in done.stdout
+    assert len(import_i2u(export / "i2u_1.csv")) > 0
+    assert (export / "i2u_2.csv").read_bytes() == b"uid,iid,ranking"
+    assert (export / COMPLETED).exists()
+
+
+def test_script_file_names_the_interpreter_when_the_package_is_missing(
+    export: Path, tmp_path: Path
+) -> None:
+    script = installed_script(tmp_path)
+    # -S: no site-packages, so the installed mlservice package is not importable.
+    command = totara_command(f"{sys.executable} -S", script, export)
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3
+    assert sys.executable in done.stderr and "py3path" in done.stderr
+    assert not (export / STARTED).exists()
+
+
+def test_lightfm_with_the_query_mode_writes_importable_files(
+    export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ML_RECOMMENDER", "lightfm")
+    monkeypatch.setenv("ML_TUNING_TRIALS", "0")
+    monkeypatch.setenv("ML_RECOMMENDER_OPTIONS", '{"no_components": 4, "epochs": 3}')
+    write_tenants(export, ["1", "2"])
+    main_argv = ["legacy", "--query", "partial", "--result_count_user", "2"]
+    main_argv += ["--result_count_item", "2", "--threads", "1", "--data_path", str(export)]
+    assert main(main_argv) == 0
+    rows = import_i2u(export / "i2u_1.csv")
+    assert {r.first for r in rows} == {r[0] for r in read_table(export, "user_data_1.csv")}
+    assert len(import_i2i(export / "i2i_1.csv")) > 0
+    assert (export / COMPLETED).exists()
+
+
+def test_query_and_threads_reach_the_recommender_settings_and_options() -> None:
+    from mlcore.config import Settings
+    from mlcore.legacy_batch import legacy_settings
+
+    base = Settings(recommender_options={"mode": "mf", "epochs": 3})
+    lightfm = frozenset({"mode", "num_threads", "study_storage", "epochs"})
+    settings = legacy_settings(base, query="hybrid", threads=3, option_names=lightfm)
+    assert (settings.algorithm, settings.num_threads) == ("hybrid", 3)
+    assert settings.recommender_options == {
+        "mode": "hybrid",
+        "epochs": 3,
+        "num_threads": 3,
+        "study_storage": "memory",
+    }
+    plain = legacy_settings(Settings(), query="partial", threads=2, option_names=frozenset())
+    assert plain.recommender_options == {} and plain.algorithm == "partial"
