@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -294,56 +293,3 @@ def mlcore_data_sources() -> list[PluginRecord]:
             description="Downloads the export from a Totara site (ML_TOTARA_URL, ML_TOTARA_KEY)",
         )
     ]
-
-
-STATUS_PATH = "/totara/webapi/ajax.php"
-STATUS_QUERY: dict[str, Any] = {
-    "operationName": "totara_webapi_status_nosession",
-    "variables": {},
-    "extensions": {},
-}
-
-
-@dataclass(frozen=True)
-class TotaraStatus:
-    """The result of Totara's GraphQL status query (contract §6.3).
-
-    Attributes:
-        healthy: ``totara_webapi_status.status == "ok"``.
-        detail: Why not, in words (empty when healthy).
-    """
-
-    healthy: bool
-    detail: str = ""
-
-
-def query_status(
-    session: requests.Session, base_url: str, *, verify: bool | str = True, timeout: float = 1.5
-) -> TotaraStatus:
-    """POST the status query to ``<base_url>/totara/webapi/ajax.php`` (no token).
-
-    Healthy when the answer's ``data`` object (or, without ``data``, the whole
-    body) holds ``totara_webapi_status.status == "ok"``. Never raises for
-    network or HTTP problems: they come back as an unhealthy status.
-    """
-    url = base_url.rstrip("/") + STATUS_PATH
-    where = redact_url(url)
-    if not url.lower().startswith(("http://", "https://")):
-        return TotaraStatus(False, f"{where} does not start with http:// or https://")
-    try:
-        with warnings.catch_warnings():
-            if verify is False:
-                warnings.simplefilter("ignore", InsecureRequestWarning)
-            response = session.post(url, json=STATUS_QUERY, timeout=timeout, verify=verify)
-        if response.status_code >= 400:
-            return TotaraStatus(False, f"{where} answered HTTP {response.status_code}")
-        body = response.json()
-    except requests.exceptions.RequestException as exc:
-        return TotaraStatus(False, f"cannot reach {where}: {type(exc).__name__}")
-    except ValueError:
-        return TotaraStatus(False, f"{where} did not answer JSON")
-    data = body.get("data", body) if isinstance(body, dict) else None
-    status = data.get("totara_webapi_status") if isinstance(data, dict) else None
-    if isinstance(status, dict) and status.get("status") == "ok":
-        return TotaraStatus(True)
-    return TotaraStatus(False, f"{where} did not report status ok")
