@@ -4,7 +4,8 @@ Started by :class:`service.trainer_process.TrainerProcess` for every scheduled
 run. Reads settings from the ``ML_*`` environment, builds the configured data
 source, model store and recommender, runs :class:`mlcore.training.Trainer` once
 and exits with 0 (every tenant trained or skipped), 1 (some tenant, or the
-tenant list, failed; previous models keep serving) or 2 (invalid settings).
+tenant list, failed; previous models keep serving), 2 (invalid settings) or
+130 (interrupted).
 Logs go to stderr and ``<ML_LOGS_DIR>/trainer.log``, never the key.
 """
 
@@ -116,6 +117,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except MLCoreError as exc:
         log.error("training run not started: %s", exc)
         return 2
+    except KeyboardInterrupt:
+        log.warning("training run interrupted; previous models keep serving")
+        return 130
     finally:
         for handler in handlers:
             root.removeHandler(handler)

@@ -233,10 +233,11 @@ def test_stop_ends_a_real_child_and_a_real_crash_is_survived(settings: Settings)
     scripts = iter(
         ["import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "import time; time.sleep(60)"]
     )
-    clock = FakeClock()
+    clock, launched = FakeClock(), []
 
     def launch() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-c", next(scripts)])
+        launched.append(subprocess.Popen([sys.executable, "-c", next(scripts)]))
+        return launched[-1]
 
     trainer = TrainerProcess(
         settings, launch=launch, has_models=lambda: False, clock=clock, poll_seconds=0.005
@@ -244,7 +245,7 @@ def test_stop_ends_a_real_child_and_a_real_crash_is_survived(settings: Settings)
     trainer.start()
     wait_for(lambda: len(trainer.finished) == 1, seconds=10)
     clock.now += INTERVAL_MINUTES * 60
-    settle()
+    wait_for(lambda: len(launched) == 2)
     started = time.monotonic()
     trainer.stop()
     assert time.monotonic() - started < 5
