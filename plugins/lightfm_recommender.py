@@ -1,11 +1,255 @@
-"""Plugin module being built in this session (see the issues); announces nothing yet."""
+"""Recommender plugin ``lightfm``: LightFM in ``mf``, ``partial`` or ``hybrid`` mode.
+
+Features per mode are built by :mod:`plugins.lightfm_features` (contract §8.4);
+tuning (Optuna, NDCG@10 on the temporal validation split, pruning by epoch) by
+:mod:`mlcore.tuning` with the objective of :mod:`plugins.lightfm_tuning`. Sample
+weights are ``rating + 1``. ``lightfm`` is imported only inside methods, so this
+module is safe to import in a pre-fork server. See ``docs/lightfm.md``.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from mlcore.config import Settings
+from mlcore.dataset import Dataset
+from mlcore.errors import ConfigError, NotFittedError
 from mlcore.hookspecs import hookimpl
+from mlcore.interfaces import ServingArrays, TuningReport
 from mlcore.plugin_records import PluginRecord
+from mlcore.tuning import StudyConfig, run_study
+from plugins.lightfm_features import MODES, FeatureMatrices, Mode, build_features
+from plugins.lightfm_tuning import (
+    LightFMObjective,
+    SearchSpace,
+    TrainingData,
+    new_model,
+    serving_arrays,
+    train_epochs,
+    validation_sample,
+)
+
+Loss = Literal["warp", "bpr", "warp-kos"]
+
+
+@dataclass(frozen=True)
+class LightFMOptions:
+    """Options of the ``lightfm`` recommender (``ML_RECOMMENDER_OPTIONS``).
+
+    Model options are the starting point of tuning and are used as they are when
+    tuning is off (``ML_TUNING_TRIALS=0``). ``None`` means "from the settings".
+
+    Attributes:
+        mode: ``hybrid``, ``partial`` or ``mf``; None: ``ML_RECOMMENDATION_ALGORITHM``.
+        no_components: Embedding size.
+        epochs: Training epochs.
+        loss: ``warp``, ``bpr`` or ``warp-kos``.
+        learning_rate: Initial learning rate (``adagrad``).
+        learning_schedule: ``adagrad`` or ``adadelta`` (the original's).
+        item_alpha: L2 penalty on item features.
+        user_alpha: L2 penalty on user features.
+        max_sampled: WARP's maximum negatives sampled per positive.
+        num_threads: Training threads; None: ``ML_NUM_THREADS``.
+        seed: LightFM's and the search's seed; None: ``ML_SEED``.
+        normalize_features: Scale each feature row to sum to 1.
+        tune_components: Inclusive bounds of ``no_components`` (log scale).
+        tune_epochs: Inclusive bounds of the epochs a trial may run.
+        tune_learning_rate: Bounds of the learning rate (log scale).
+        tune_alpha: Bounds of ``item_alpha`` and ``user_alpha`` (log scale).
+        tune_losses: Losses tried.
+        tune_max_users: Validation users sampled for scoring trials.
+        tune_patience: Epochs without improvement before a trial stops.
+        tune_pruner: ``successive_halving``, ``hyperband`` or ``none``.
+        study_storage: ``sqlite`` keeps every study in
+            ``<study_dir>/<tenant>.sqlite3``; ``memory`` keeps none.
+        study_dir: Folder of the SQLite files; empty: ``<ML_MODELS_DIR>/tuning``.
+    """
+
+    mode: Mode | None = None
+    no_components: int = 64
+    epochs: int = 30
+    loss: Loss = "warp"
+    learning_rate: float = 0.05
+    learning_schedule: Literal["adagrad", "adadelta"] = "adagrad"
+    item_alpha: float = 1e-6
+    user_alpha: float = 1e-6
+    max_sampled: int = 10
+    num_threads: int | None = None
+    seed: int | None = None
+    normalize_features: bool = True
+    tune_components: tuple[int, int] = (16, 128)
+    tune_epochs: tuple[int, int] = (10, 60)
+    tune_learning_rate: tuple[float, float] = (0.01, 0.2)
+    tune_alpha: tuple[float, float] = (1e-8, 1e-3)
+    tune_losses: tuple[Loss, ...] = ("warp", "bpr", "warp-kos")
+    tune_max_users: int = 2000
+    tune_patience: int = 5
+    tune_pruner: Literal["successive_halving", "hyperband", "none"] = "successive_halving"
+    study_storage: Literal["sqlite", "memory"] = "sqlite"
+    study_dir: str = ""
+
+    def model_params(self) -> dict[str, Any]:
+        """The LightFM hyperparameters plus ``epochs``."""
+        keys = ("no_components", "epochs", "loss", "learning_rate", "learning_schedule")
+        keys += ("item_alpha", "user_alpha", "max_sampled")
+        return {key: getattr(self, key) for key in keys}
+
+    def search_space(self) -> SearchSpace:
+        fixed = {"learning_schedule": self.learning_schedule, "max_sampled": self.max_sampled}
+        return SearchSpace(
+            components=self.tune_components,
+            epochs=self.tune_epochs,
+            learning_rate=self.tune_learning_rate,
+            alpha=self.tune_alpha,
+            losses=tuple(self.tune_losses),
+            fixed=fixed,
+        )
+
+
+class LightFMRecommender:
+    """LightFM behind :class:`~mlcore.interfaces.Recommender` and ``Tunable``.
+
+    Args:
+        options: The plugin's options.
+        settings: Fills the options left None (mode, threads, seed) and gives
+            ``ML_MODELS_DIR``; without settings, studies are kept in memory unless
+            ``study_dir`` is set.
+    """
+
+    def __init__(self, options: LightFMOptions | None = None, settings: Settings | None = None):
+        self.options = options or LightFMOptions()
+        self.settings = settings
+        defaults = settings or Settings()
+        self.mode: str = self.options.mode or defaults.algorithm
+        self.num_threads = self.options.num_threads or defaults.num_threads
+        self.seed = defaults.seed if self.options.seed is None else self.options.seed
+        self.models_dir: Path | None = settings.models_dir if settings else None
+        self.params = self.options.model_params()
+        self._validate()
+        self._tuned: tuple[Dataset, ServingArrays] | None = None
+
+    def features(self, dataset: Dataset) -> FeatureMatrices:
+        """The feature matrices of ``dataset`` in this recommender's mode."""
+        return build_features(
+            dataset,
+            self.mode,
+            normalize=self.options.normalize_features,
+            models_dir=self.models_dir,
+        )
+
+    def tune(
+        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
+    ) -> TuningReport:
+        """Search on ``train`` judged by NDCG@10 on ``validation``; ``fit`` then uses the best."""
+        features = self.features(train)
+        space = self.options.search_space()
+        objective = LightFMObjective(
+            space,
+            train,
+            validation_sample(validation, self.options.tune_max_users, seed),
+            TrainingData.of(train, features),
+            seed=seed,
+            num_threads=self.num_threads,
+        )
+        config = StudyConfig(
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            storage=self._storage_url(train.tenant),
+            study_name=f"{train.tenant}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9}",
+            patience=self.options.tune_patience,
+            pruner=self.options.tune_pruner,
+        )
+        report = run_study(objective, config, first=space.clip(self.params))
+        self.params = {**self.params, **objective.best_params}
+        if objective.best_serving is not None and seed == self.seed:
+            self._tuned = (train, objective.best_serving)
+        return report
+
+    def fit(self, dataset: Dataset) -> Self:
+        """Train on every interaction of ``dataset`` with the current (tuned) options."""
+        self.features_ = self.features(dataset)
+        self.dataset_shape_ = dataset.shape
+        if self._tuned is not None and self._tuned[0] is dataset:
+            # Tuning already trained this configuration on this data, epoch by epoch.
+            self.serving_ = self._tuned[1]
+            return self
+        model = new_model(self.params, self.seed)
+        data = TrainingData.of(dataset, self.features_)
+        train_epochs(model, data, int(self.params["epochs"]), self.num_threads)
+        self.model_ = model
+        self.serving_ = serving_arrays(model, self.features_)
+        return self
+
+    def export(self) -> ServingArrays:
+        if not hasattr(self, "serving_"):
+            raise NotFittedError("lightfm recommender used before fit()")
+        return self.serving_
+
+    def describe(self) -> Mapping[str, Any]:
+        description: dict[str, Any] = {
+            "backend": "lightfm",
+            "algorithm": self.mode,
+            "hyperparameters": dict(self.params),
+            "num_threads": self.num_threads,
+            "seed": self.seed,
+            "normalize_features": self.options.normalize_features,
+        }
+        if hasattr(self, "features_"):
+            description["features"] = dict(self.features_.counts)
+            description["user_features"] = int(self.features_.users.shape[1])
+            description["item_features"] = int(self.features_.items.shape[1])
+            if self.features_.stop_words_source:
+                description["stop_words"] = self.features_.stop_words_source
+        return description
+
+    def _storage_url(self, tenant: str) -> str | None:
+        if self.options.study_storage == "memory":
+            return None
+        if self.options.study_dir:
+            folder = Path(self.options.study_dir)
+        elif self.models_dir is not None:
+            folder = self.models_dir / "tuning"
+        else:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", tenant) or "tenant"
+        return f"sqlite:///{(folder / f'{name}.sqlite3').resolve()}"
+
+    def _validate(self) -> None:
+        o = self.options
+        problems = [
+            (self.mode in MODES, f"mode must be one of {', '.join(MODES)}, not {self.mode!r}"),
+            (o.no_components >= 1 and o.epochs >= 1, "no_components and epochs must be >= 1"),
+            (self.num_threads >= 1, "num_threads must be >= 1"),
+            (bool(o.tune_losses), "tune_losses must not be empty"),
+            (o.tune_max_users >= 1 and o.tune_patience >= 1, "tune_* counts must be >= 1"),
+        ]
+        for low, high in (o.tune_components, o.tune_epochs, o.tune_learning_rate, o.tune_alpha):
+            problems.append(
+                (0 < low <= high, f"tuning bounds ({low}, {high}) must be 0 < low <= high")
+            )
+        for ok, message in problems:
+            if not ok:
+                raise ConfigError(f"lightfm option: {message}")
+
+
+def _make(*, options: LightFMOptions, settings: Settings | None = None) -> LightFMRecommender:
+    return LightFMRecommender(options, settings)
 
 
 @hookimpl
 def mlcore_recommenders() -> list[PluginRecord]:
-    return []
+    return [
+        PluginRecord(
+            name="lightfm",
+            factory=_make,
+            options_type=LightFMOptions,
+            description="LightFM (mf, partial or hybrid), tuned on NDCG@10 with pruning by epoch",
+        )
+    ]
