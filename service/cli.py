@@ -13,10 +13,15 @@ from mlcore.errors import MLCoreError
 #: subcommand name -> (module in service.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("plugins_command", "List installed recommenders, data sources and model stores"),
+    "demo-data": ("demo_data_command", "Write a synthetic Totara export with planted structure"),
+    "train": ("train_command", "Train every tenant from the data source into the model store"),
+    "recommend": ("recommend_command", "Print recommendations or similar items from a model"),
+    "models": ("models_command", "List, show or roll back published model versions"),
+    "config": ("config_command", "Print every ML_* setting, its value and meaning"),
+    "legacy": ("legacy_command", "Totara 13/14 batch recommender: write i2i/i2u CSV files"),
     "serve": ("serve_command", "Serve the API with gunicorn and train on the schedule"),
     "call": ("call_command", "Send a correctly signed request to a running service"),
     "demo": ("demo_command", "Write demo data, train once and serve it on 127.0.0.1:5000"),
-    "legacy": ("legacy_command", "Totara 13/14 batch recommender: write i2i/i2u CSV files"),
 }
 
 

@@ -1,0 +1,107 @@
+"""``mlservice train``: train every tenant of the data source into the model store, once.
+
+Shows a progress bar over tenants (and the trainer's log lines), then one summary
+row per tenant: message, published version, sizes, validation NDCG@10 of the model
+and of the popularity baseline, and seconds. Exit status 1 when a tenant failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlcore.errors import MLCoreError
+from mlcore.interfaces import DataSource, ModelStore
+from mlcore.totara_export import parse_tenants
+from mlcore.training import BASELINE, TenantOutcome, Trainer
+from mlcore.wiring import components
+from service.commands.command_settings import add_models_dir, settings_from
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="export folder to train from (selects the export-folder source; default: ML_DATA_DIR "
+        "or ML_TOTARA_URL)",
+    )
+    add_models_dir(parser)
+    parser.add_argument("--recommender", help="recommender plugin (default: ML_RECOMMENDER)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    settings = settings_from(args)
+    parts = components(settings)
+    source = parts.data_source()
+    store = parts.model_store()
+    parts.recommender(settings.recommender)  # an unknown name fails before any work
+    log.info(
+        "training with %s from %s into %s",
+        settings.recommender,
+        source.describe(),
+        settings.models_dir,
+    )
+    trainer = Trainer(settings, source, store, parts.recommender)
+    with (
+        tqdm(total=_tenant_count(source), unit="tenant", disable=args.quiet) as bar,
+        logging_redirect_tqdm(),
+    ):
+
+        def progress(outcome: TenantOutcome) -> None:
+            bar.set_postfix_str(f"tenant {outcome.tenant} done")
+            bar.update(1)
+
+        outcomes = trainer.run(progress)
+    print(summary_table(outcomes, store))
+    return 1 if any(outcome.failed for outcome in outcomes) else 0
+
+
+def _tenant_count(source: DataSource) -> int | None:
+    try:
+        return len(parse_tenants(source.read_file("tenants.csv")))
+    except MLCoreError:
+        return None  # the trainer reports it
+
+
+def summary_table(outcomes: Sequence[TenantOutcome], store: ModelStore) -> str:
+    """One line per tenant: tenant, version, sizes, NDCG@10 model / popularity, seconds, message."""
+    header = (
+        f"{'tenant':<8} {'version':<24} {'users':>7} {'items':>7} {'interactions':>12} "
+        f"{'ndcg@10':>8} {BASELINE:>10} {'promoted':<10} {'seconds':>8}  message"
+    )
+    lines = [header]
+    for outcome in outcomes:
+        users, items, interactions = _sizes(store, outcome)
+        validation = outcome.validation
+        model = _ndcg(validation.get("model"))
+        baseline = _ndcg(validation.get(BASELINE))
+        lines.append(
+            f"{outcome.tenant:<8} {outcome.version or '-':<24} {users:>7} {items:>7} "
+            f"{interactions:>12} {model:>8} {baseline:>10} "
+            f"{str(validation.get('promoted', '-')):<10} {outcome.seconds:>8.1f}  {outcome.message}"
+        )
+    return "\n".join(lines)
+
+
+def _sizes(store: ModelStore, outcome: TenantOutcome) -> tuple[str, str, str]:
+    if outcome.version is None:
+        return ("-", "-", "-")
+    try:
+        manifest = store.load(outcome.tenant, outcome.version).manifest
+    except MLCoreError:
+        return ("?", "?", "?")
+    return tuple(str(manifest.get(key, "-")) for key in ("n_users", "n_items", "n_interactions"))  # type: ignore[return-value]
+
+
+def _ndcg(metrics: object) -> str:
+    if isinstance(metrics, dict) and isinstance(metrics.get("ndcg"), (int, float)):
+        return f"{metrics['ndcg']:.4f}"
+    return "-"
