@@ -37,6 +37,8 @@ accesslog = "-" if _settings.dev else None
 errorlog = "-"
 loglevel = "info"
 proc_name = "mlservice"
+# One control socket path per user would collide between instances; nothing uses it.
+control_socket_disable = True
 
 
 def post_worker_init(worker: Any) -> None:

@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from mlcore.interfaces import ModelStore
+import numpy as np
+
+from mlcore.interfaces import ModelArtifact, ModelStore
 from mlcore.serving import TenantModel
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,11 @@ class ModelHolder:
 
 
 def _loaded(store: ModelStore, tenant: str, version: str) -> TenantModel:
-    model = TenantModel(store.load(tenant, version), version=version)
+    artifact = store.load(tenant, version)
+    # Plain ndarray views of the memory maps: same shared pages, but slicing skips
+    # np.memmap's per-call Python overhead.
+    arrays = {name: np.asarray(array) for name, array in artifact.arrays.items()}
+    model = TenantModel(ModelArtifact(artifact.manifest, arrays), version=version)
     # Build the id lookups now, not inside the first request.
     model.user_row("")
     model.item_row("")
