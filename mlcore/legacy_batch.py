@@ -136,7 +136,7 @@ class LegacyBatch:
         return files
 
     def _flag(self, path: Path, suffix: str = "") -> None:
-        write_atomic(path, [f"{int(self.clock())}{suffix}"])
+        write_atomic(path, [f"{int(self.clock())}{suffix}".encode()])
 
 
 def already_started(folder: Path) -> bool:

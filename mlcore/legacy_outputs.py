@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from mlcore.artifact import SUCCESS
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ModelArtifact
+from mlcore.legacy_csv import csv_lines, field_matrix
 from mlcore.legacy_rankings import (
     SeenPolicy,
     SimilarityFunction,
@@ -26,17 +27,15 @@ from mlcore.legacy_rankings import (
     block_bounds,
     cooccurrence_rows,
     cosine_rows,
-    csv_rows,
     family_ids,
     positives_mask,
-    quoted,
     similar_block,
     stored_rows,
     user_item_block,
 )
 
-I2I_HEADER = "target_iid,similar_iid,ranking"
-I2U_HEADER = "uid,iid,ranking"
+I2I_HEADER = b"target_iid,similar_iid,ranking"
+I2U_HEADER = b"uid,iid,ranking"
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,8 @@ class TenantFiles:
     i2u_rows: int
 
 
-def write_atomic(path: Path, chunks: Iterable[str]) -> None:
-    """Write UTF-8 text to ``path`` through a temporary file, fsync and rename.
+def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write bytes to ``path`` through a temporary file, fsync and rename.
 
     On any error the temporary file is removed and ``path`` keeps its old content.
     """
@@ -75,7 +74,7 @@ def write_atomic(path: Path, chunks: Iterable[str]) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             for chunk in chunks:
-                stream.write(chunk.encode("utf-8"))
+                stream.write(chunk)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -115,38 +114,39 @@ def write_tenant_files(
         write_atomic(i2u_path, [I2U_HEADER])
         return TenantFiles(tenant, message, 0, 0)
     arrays = artifact.arrays
-    item_ids = quoted(arrays["item_ids"])
+    item_ids = field_matrix(arrays["item_ids"].tolist())
     i2i_count: list[int] = []
     write_atomic(
         i2i_path,
         _with_header(I2I_HEADER, _i2i_blocks(dataset, artifact, item_ids, options), i2i_count),
     )
     i2u_count: list[int] = []
-    user_blocks = _i2u_blocks(artifact, quoted(arrays["user_ids"]), item_ids, options)
+    user_blocks = _i2u_blocks(
+        artifact, field_matrix(arrays["user_ids"].tolist()), item_ids, options
+    )
     write_atomic(i2u_path, _with_header(I2U_HEADER, user_blocks, i2u_count))
     return TenantFiles(tenant, message, sum(i2i_count), sum(i2u_count))
 
 
 def _with_header(
-    header: str, blocks: Iterator[tuple[str, int]], counts: list[int]
-) -> Iterator[str]:
-    """The header, then each non-empty block after a ``\\n``; ``\\n`` ends the last row.
+    header: bytes, blocks: Iterator[tuple[bytes, int]], counts: list[int]
+) -> Iterator[bytes]:
+    """The header, then ``\n`` and the rows (each ending with ``\n``) if there are any.
 
     A file without rows is exactly the header, with no trailing newline.
     """
     yield header
     for text, rows in blocks:
         if rows:
+            if not counts:
+                yield b"\n"
             counts.append(rows)
-            yield "\n"
             yield text
-    if counts:
-        yield "\n"
 
 
 def _i2u_blocks(
     artifact: ModelArtifact, users: np.ndarray, items: np.ndarray, options: OutputOptions
-) -> Iterator[tuple[str, int]]:
+) -> Iterator[tuple[bytes, int]]:
     arrays = artifact.arrays
     score = _score_function(artifact)
     n_items = items.shape[0]
@@ -159,12 +159,12 @@ def _i2u_blocks(
         columns, values = user_item_block(scores, arrays["type_offsets"], options.result_count_user)
         keep = np.isfinite(values)
         owners = np.broadcast_to(np.arange(rows.start, rows.stop)[:, None], keep.shape)[keep]
-        yield csv_rows(users[owners], items[columns[keep]], values[keep]), int(keep.sum())
+        yield csv_lines(users[owners], items[columns[keep]], values[keep]), int(keep.sum())
 
 
 def _i2i_blocks(
     dataset: Dataset, artifact: ModelArtifact, items: np.ndarray, options: OutputOptions
-) -> Iterator[tuple[str, int]]:
+) -> Iterator[tuple[bytes, int]]:
     similarity = _similarity_function(dataset, artifact)
     families = None
     if options.similar_items == "family":
@@ -175,7 +175,7 @@ def _i2i_blocks(
         )
         keep = np.isfinite(values)
         targets = np.broadcast_to(np.arange(rows.start, rows.stop)[:, None], keep.shape)[keep]
-        yield csv_rows(items[targets], items[columns[keep]], values[keep]), int(keep.sum())
+        yield csv_lines(items[targets], items[columns[keep]], values[keep]), int(keep.sum())
 
 
 def _score_function(artifact: ModelArtifact) -> Callable[[slice], np.ndarray]:

@@ -2,9 +2,9 @@
 
 ``i2u`` rows: for every user and each component, the top items of that component by
 model score. ``i2i`` rows: for every item, the most cosine-similar other items. Both
-are computed for blocks of rows with matrix products and ``argpartition`` over
-contiguous item slices (items are grouped by component in :class:`Dataset`), and
-turned into CSV text per block, never with a Python loop per (row, item) pair.
+are computed for blocks of rows with matrix products and a partition over contiguous
+item slices (items are grouped by component in :class:`Dataset`), never with a
+Python loop per (row, item) pair; :mod:`mlcore.legacy_csv` turns them into text.
 """
 
 from __future__ import annotations
@@ -91,36 +91,6 @@ def apply_seen_policy(scores: np.ndarray, positives: np.ndarray, policy: SeenPol
     penalty[~np.isfinite(penalty)] = 0.0
     rows, columns = np.nonzero(positives)
     scores[rows, columns] -= penalty[rows].astype(scores.dtype)
-
-
-def csv_field(value: str) -> str:
-    """A CSV field quoted only when needed (delimiter, quote or line break), ``"`` doubled."""
-    if any(char in value for char in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def quoted(values: np.ndarray) -> np.ndarray:
-    """(N,) object array of :func:`csv_field` of each id (once per id, not per row)."""
-    return np.array([csv_field(str(v)) for v in values.tolist()], dtype=object)
-
-
-def csv_rows(first: np.ndarray, second: np.ndarray, rankings: np.ndarray) -> str:
-    """Lines ``first,second,ranking`` joined by ``\\n`` (no trailing newline).
-
-    Args:
-        first: (N,) object array of already quoted fields.
-        second: (N,) object array of already quoted fields.
-        rankings: (N,) float; written with exactly 12 decimals, correctly rounded.
-    """
-    return "\n".join(
-        map(
-            "{},{},{:.12f}".format,
-            first.tolist(),
-            second.tolist(),
-            rankings.astype(np.float64).tolist(),
-        )
-    )
 
 
 def block_bounds(total: int, width: int) -> Iterator[slice]:

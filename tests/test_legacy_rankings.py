@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -16,8 +13,6 @@ from mlcore.legacy_rankings import (
     block_bounds,
     cooccurrence_rows,
     cosine_rows,
-    csv_field,
-    csv_rows,
     family_ids,
     positives_mask,
     similar_block,
@@ -67,41 +62,6 @@ def test_downrank_subtracts_three_tenths_of_the_other_items_range() -> None:
     # All positive (no other items) or none positive: unchanged.
     np.testing.assert_array_equal(scores[1], [1.0, 2.0, 3.0, 4.0])
     np.testing.assert_array_equal(scores[2], [1.0, 1.0, 1.0, 1.0])
-
-
-@given(st.text(alphabet=st.sampled_from('ab,"\n\r 1_é'), max_size=12))
-def test_csv_field_parses_back_and_quotes_only_when_needed(value: str) -> None:
-    field = csv_field(value)
-    assert next(csv.reader(io.StringIO(field + "\n", newline=""))) == [value] or value == ""
-    if not any(char in value for char in ',"\r\n'):
-        assert field == value
-
-
-@settings(max_examples=50)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["2", "10", '"x, y"']),
-            st.sampled_from(["engage_article1", "container_course22"]),
-            st.floats(-1e6, 1e6, allow_nan=False, width=32),
-        ),
-        min_size=1,
-        max_size=8,
-    )
-)
-def test_csv_rows_have_three_fields_and_exactly_twelve_decimals(rows: list) -> None:
-    first = np.array([r[0] for r in rows], dtype=object)
-    second = np.array([r[1] for r in rows], dtype=object)
-    values = np.array([r[2] for r in rows], dtype=np.float32)
-    text = csv_rows(first, second, values)
-    assert not text.endswith("\n")
-    parsed = list(csv.reader(io.StringIO(text + "\n", newline="")))
-    assert len(parsed) == len(rows)
-    for (uid, iid, ranking), (_, item, value) in zip(parsed, rows, strict=True):
-        assert iid == item and uid in ("2", "10", "x, y")
-        whole, decimals = ranking.split(".")
-        assert len(decimals) == 12
-        assert ranking == f"{float(np.float32(value)):.12f}"
 
 
 def test_block_bounds_cover_every_row_once() -> None:
