@@ -18,6 +18,9 @@ import sys
 
 #: Extra arguments appended to Totara's, e.g. ["--similar_items", "family"].
 EXTRA_ARGUMENTS = []
+#: Settings for runs started by Totara's cron, e.g. {"ML_SEEN_ITEMS": "downrank"};
+#: variables already set in the environment win.
+ENVIRONMENT = {}
 
 
 def main():
@@ -25,6 +28,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     # The script's own folder comes first on sys.path; never let it shadow the package.
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    for name, value in ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     try:
         from service.cli import main as mlservice_main
     except ImportError as exc:
