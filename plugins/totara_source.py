@@ -123,7 +123,8 @@ class TotaraSource:
             if status == 204 and name == TENANTS_FILE:
                 return NO_MULTITENANCY
             if status != 202:
-                raise DataSourceError(self._status_message(name, status))
+                location = redact_url(response.headers.get("Location", ""))
+                raise DataSourceError(self._status_message(name, status, location))
             log.info("Totara answered 202 (export not ready) for %s, attempt %d", name, attempt + 1)
         raise DataSourceError(
             f"Totara still answers 202 (export not ready) for {name} after "
@@ -151,12 +152,14 @@ class TotaraSource:
                 if self.verify is False:
                     self._warn_insecure_once()
                     warnings.simplefilter("ignore", InsecureRequestWarning)
+                # Redirects are not followed: the token headers must not reach another host.
                 return self.session.get(
                     url,
                     headers=headers,
                     timeout=self.policy.timeout,
                     verify=self.verify,
                     stream=True,
+                    allow_redirects=False,
                 )
         except requests.exceptions.Timeout:
             raise DataSourceError(
@@ -202,7 +205,13 @@ class TotaraSource:
             f"{self.policy.max_file_bytes} bytes (totara option max_file_bytes)"
         )
 
-    def _status_message(self, name: str, status: int) -> str:
+    def _status_message(self, name: str, status: int, location: str = "") -> str:
+        if 300 <= status < 400:
+            return (
+                f"Totara answered HTTP {status} for {name} from {self.describe()}, a redirect "
+                f"to {location or 'an unnamed location'}; redirects are not followed, so the "
+                "token is never sent elsewhere: set ML_TOTARA_URL to the site's final address"
+            )
         hints = {
             204: "Totara has no such file (204 is only expected for tenants.csv)",
             404: "check ML_TOTARA_KEY (equal to Totara's ml_service_key), that both clocks "

@@ -19,12 +19,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlcore.artifact import SUCCESS
 from mlcore.config import VARIABLES, Settings, load_settings
 from mlcore.errors import MLCoreError
 from mlcore.training import TenantOutcome, Trainer
 from mlcore.wiring import Components, components
 
-log = logging.getLogger(__name__)
+#: A fixed name: under ``python -m`` this module is ``__main__``.
+log = logging.getLogger("service.trainer_run")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s trainer[%(process)d] %(name)s: %(message)s"
 TRAINER_LOG = "trainer.log"
@@ -81,22 +83,22 @@ def log_handlers(settings: Settings) -> list[logging.Handler]:
 
 
 def run_once(settings: Settings, parts: Components | None = None) -> list[TenantOutcome]:
-    """Train every tenant once with the configured plugins; log one line per tenant."""
+    """Train every tenant once with the configured plugins; log a summary line."""
     parts = parts or components(settings)
     source = parts.data_source()
     log.info("training run: data from %s, recommender %s", source.describe(), settings.recommender)
     trainer = Trainer(settings, source, parts.model_store(), parts.recommender)
     outcomes = trainer.run()
-    for outcome in outcomes:
-        level = logging.ERROR if outcome.failed else logging.INFO
-        log.log(
-            level,
-            "tenant %s: %s (version %s, %.1f s)",
-            outcome.tenant,
-            outcome.message,
-            outcome.version,
-            outcome.seconds,
-        )
+    trained = sum(1 for o in outcomes if o.message == SUCCESS)
+    failed = [o.tenant for o in outcomes if o.failed]
+    log.log(
+        logging.ERROR if failed else logging.INFO,
+        "training run done: %d tenant(s) trained, %d skipped, %d failed%s",
+        trained,
+        len(outcomes) - trained - len(failed),
+        len(failed),
+        f" ({', '.join(failed)}; their previous models keep serving)" if failed else "",
+    )
     return outcomes
 
 

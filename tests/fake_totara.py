@@ -44,6 +44,7 @@ class Behaviour:
         truncate_to: Send the full ``Content-Length`` but only this many bytes.
         body: Serve these bytes instead of the file.
         omit_length: Stream without ``Content-Length`` (connection closed at the end).
+        location: ``Location`` header to send (with a 3xx status).
     """
 
     statuses: list[int] = field(default_factory=list)
@@ -52,6 +53,7 @@ class Behaviour:
     truncate_to: int | None = None
     body: bytes | None = None
     omit_length: bool = False
+    location: str = ""
 
     def next_status(self) -> int | None:
         if self.statuses:
@@ -246,6 +248,8 @@ def _handler_for(totara: FakeTotara) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             if status == 200:
                 self.send_header("Content-Type", content_type)
+            if behaviour.location:
+                self.send_header("Location", behaviour.location)
             if behaviour.omit_length and status == 200:
                 self.send_header("Connection", "close")
                 self.close_connection = True

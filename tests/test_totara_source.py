@@ -283,3 +283,12 @@ def test_tls_opt_out_warns_once(totara: FakeTotara, caplog: pytest.LogCaptureFix
 def test_describe_hides_credentials_in_the_url() -> None:
     source = make_source("https://admin:hunter2@totara.example:8443/lms/?token=abc#x")
     assert source.describe() == "Totara at https://totara.example:8443/lms"
+
+
+def test_redirects_are_not_followed(totara: FakeTotara) -> None:
+    totara.behaviours["tenants.csv"] = Behaviour(
+        forever=302, location="https://elsewhere.example/x?k=1"
+    )
+    with pytest.raises(DataSourceError, match="HTTP 302.*https://elsewhere.example/x; redirects"):
+        make_source(totara.url).read_file("tenants.csv")
+    assert len(totara.requests) == 1

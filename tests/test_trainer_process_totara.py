@@ -74,6 +74,7 @@ def test_scheduled_child_trains_every_tenant_from_totara(
     assert {r.status for r in totara.export_requests()} == {200}
     trainer_log = (settings.logs_dir / "trainer.log").read_text()
     assert "tenant 0: success" in trainer_log and "training run finished" in trainer_log
+    assert "2 tenant(s) trained, 1 skipped, 0 failed" in trainer_log
     assert KEY not in trainer_log
 
 
@@ -104,6 +105,7 @@ def test_failed_tenant_keeps_its_version_and_the_others_train(
         and "HTTP 500 for item_data_1.csv" in rows[1][3]
     )
     assert "still answers 202" in rows[2][3]
+    assert "1 tenant(s) trained, 0 skipped, 2 failed (1, 2;" in caplog.text
     assert len(totara.export_requests("user_data_2.csv")) == 1 + 2
     assert KEY not in caplog.text and KEY not in settings.train_log_path.read_text()
     for request in totara.export_requests():
