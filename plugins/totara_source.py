@@ -192,7 +192,10 @@ class TotaraSource:
                 f"download of {name} from {self.describe()} broke off after {len(body)} bytes: "
                 f"{self._scrub(exc)}"
             ) from None
-        if declared.isdigit() and len(body) != int(declared):
+        # With a Content-Encoding, Content-Length counts compressed bytes (urllib3
+        # already refuses a short compressed body).
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if declared.isdigit() and not encoded and len(body) != int(declared):
             raise DataSourceError(
                 f"download of {name} from {self.describe()} is truncated: "
                 f"{len(body)} of {declared} bytes"

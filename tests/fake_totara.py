@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -45,6 +46,7 @@ class Behaviour:
         body: Serve these bytes instead of the file.
         omit_length: Stream without ``Content-Length`` (connection closed at the end).
         location: ``Location`` header to send (with a 3xx status).
+        gzip: Send the body gzip-compressed (``Content-Encoding: gzip``).
     """
 
     statuses: list[int] = field(default_factory=list)
@@ -54,6 +56,7 @@ class Behaviour:
     body: bytes | None = None
     omit_length: bool = False
     location: str = ""
+    gzip: bool = False
 
     def next_status(self) -> int | None:
         if self.statuses:
@@ -217,6 +220,8 @@ def _handler_for(totara: FakeTotara) -> type[BaseHTTPRequestHandler]:
             if behaviour.body is not None and status == 200:
                 body = behaviour.body
             time.sleep(behaviour.delay)
+            if behaviour.gzip and status == 200:
+                body = gzip.compress(body or b"")
             self._answer(status, body or b"", headers, behaviour)
 
         def do_POST(self) -> None:
@@ -248,6 +253,8 @@ def _handler_for(totara: FakeTotara) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             if status == 200:
                 self.send_header("Content-Type", content_type)
+            if behaviour.gzip and status == 200:
+                self.send_header("Content-Encoding", "gzip")
             if behaviour.location:
                 self.send_header("Location", behaviour.location)
             if behaviour.omit_length and status == 200:

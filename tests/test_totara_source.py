@@ -292,3 +292,14 @@ def test_redirects_are_not_followed(totara: FakeTotara) -> None:
     with pytest.raises(DataSourceError, match="HTTP 302.*https://elsewhere.example/x; redirects"):
         make_source(totara.url).read_file("tenants.csv")
     assert len(totara.requests) == 1
+
+
+def test_gzip_encoded_file_is_decoded(totara: FakeTotara) -> None:
+    totara.behaviours["item_data_0.csv"] = Behaviour(gzip=True)
+    assert make_source(totara.url).read_file("item_data_0.csv") == TENANT_FILES["item_data_0.csv"]
+
+
+def test_gzip_bomb_is_refused_by_its_decoded_size(totara: FakeTotara) -> None:
+    totara.behaviours["item_data_0.csv"] = Behaviour(gzip=True, body=bytes(8 * 1024 * 1024))
+    with pytest.raises(DataSourceError, match="sent more than 1048576 bytes"):
+        make_source(totara.url, max_file_bytes=1024 * 1024).read_file("item_data_0.csv")
