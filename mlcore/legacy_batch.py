@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,11 +215,3 @@ def tenant_trainer(components: Components, source: DataSource) -> TenantTrainer:
         return store.load(dataset.tenant)
 
     return train
-
-
-def describe_run(run: LegacyRun) -> Mapping[str, Any]:
-    """JSON-able summary of a run for logs and the command's output."""
-    return {
-        "already_started": run.already_started,
-        "tenants": [dataclasses.asdict(files) for files in run.tenants],
-    }

@@ -373,3 +373,32 @@ def test_query_and_threads_reach_the_recommender_settings_and_options() -> None:
     }
     plain = legacy_settings(Settings(), query="partial", threads=2, option_names=frozenset())
     assert plain.recommender_options == {} and plain.algorithm == "partial"
+
+
+def test_item_neighbour_models_use_their_stored_similarities(export: Path) -> None:
+    """The ``neighbours`` serving kind: i2u from its scores, i2i from its item-item matrix."""
+    from mlcore.artifact import build_artifact
+    from mlcore.dataset_builder import load_tenant_dataset
+    from mlcore.legacy_outputs import write_tenant_files
+
+    settings = load_settings()
+    dataset = load_tenant_dataset(ExportFolderSource(export), "1")
+    recommender = components(settings).registry.create(
+        "recommender", "item-knn", {"neighbours": 5}, settings=settings
+    )
+    serving = recommender.fit(dataset).export()
+    artifact = build_artifact(dataset, serving, backend="item-knn", algorithm="knn", details={})
+    options = OutputOptions(result_count_user=2, result_count_item=3)
+    files = write_tenant_files(export, dataset, artifact, options)
+    assert files.i2u_rows == len(import_i2u(export / "i2u_1.csv")) > 0
+    similarity = serving.extra["similarity_data"]
+    ids = list(dataset.item_ids)
+    stored = {}
+    indptr, indices = serving.extra["similarity_indptr"], serving.extra["similarity_indices"]
+    for row in range(dataset.n_items):
+        for position in range(indptr[row], indptr[row + 1]):
+            stored[(ids[row], ids[indices[position]])] = float(similarity[position])
+    rows = import_i2i(export / "i2i_1.csv")
+    assert rows and all(
+        r.score == pytest.approx(stored[(r.first, r.unique_id)], abs=1e-6) for r in rows
+    )
