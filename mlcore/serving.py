@@ -166,7 +166,8 @@ class TenantModel:
         return self._ranked(values, window.start, n)
 
     def _ranked(self, values: np.ndarray, start: int, n: int) -> list[Recommendation]:
-        item_ids = self.arrays["item_ids"]
-        return [
-            Recommendation(str(item_ids[start + i]), float(values[i])) for i in top_n(values, n)
-        ]
+        chosen = top_n(values, n)
+        # One vectorised gather + tolist instead of per-item numpy scalar conversions.
+        ids = self.arrays["item_ids"][start + chosen].tolist()
+        scores = values[chosen].astype(np.float64).tolist()
+        return [Recommendation(str(i), s) for i, s in zip(ids, scores, strict=True)]
