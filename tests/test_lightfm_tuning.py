@@ -1,0 +1,78 @@
+"""Tuning the lightfm plugin on a tiny tenant: report, history, reuse of the best checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlcore.config import Settings
+from mlcore.splits import temporal_split
+from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender
+from tests.lightfm_fixtures import tiny_dataset
+
+TINY = {
+    "num_threads": 1,
+    "seed": 9,
+    "no_components": 8,
+    "epochs": 4,
+    "tune_components": (4, 12),
+    "tune_epochs": (2, 6),
+    "tune_patience": 2,
+}
+
+
+def _tune(options: LightFMOptions, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    split = temporal_split(tiny_dataset())
+    recommender = LightFMRecommender(options, settings)
+    report = recommender.tune(split.train, split.test, trials=4, timeout=60.0, seed=9)
+    return recommender, report, split
+
+
+def test_tuning_report_and_sqlite_history(tmp_path: Path) -> None:
+    settings = Settings(models_dir=tmp_path, seed=9)
+    recommender, report, _ = _tune(LightFMOptions(mode="hybrid", **TINY), settings)  # type: ignore[arg-type]
+    assert (tmp_path / "tuning" / "7.sqlite3").is_file()
+    assert len(report.trials) == 4
+    assert report.metric == "ndcg@10" and 0 < report.best_score <= 1
+    assert list(report.scores) == sorted(set(report.scores))
+    assert report.scores[-1] == pytest.approx(report.best_score, abs=1e-6)
+    assert report.trials[0]["params"]["no_components"] == 8  # the defaults are tried first
+    for trial in report.trials:
+        assert {"params", "score", "best_epoch", "seconds", "state"} <= set(trial)
+        assert trial["params"]["loss"] in ("warp", "bpr", "warp-kos")
+    assert 1 <= report.best_params["epochs"] <= 6
+    assert recommender.params["epochs"] == report.best_params["epochs"]
+    assert recommender.params["no_components"] == report.best_params["no_components"]
+
+
+def test_fit_after_tuning_equals_a_fresh_fit_with_the_best_params() -> None:
+    recommender, report, split = _tune(
+        LightFMOptions(mode="partial", study_storage="memory", **TINY)
+    )  # type: ignore[arg-type]
+    reused = recommender.fit(split.train).export()
+    assert not hasattr(recommender, "model_")  # the best checkpoint was reused
+    best = report.best_params
+    fresh_options = LightFMOptions(
+        mode="partial",
+        num_threads=1,
+        seed=9,
+        **{k: best[k] for k in ("no_components", "epochs", "loss", "learning_rate")},
+        item_alpha=best["item_alpha"],
+        user_alpha=best["user_alpha"],
+    )
+    fresh = LightFMRecommender(fresh_options).fit(split.train).export()
+    for name in ("user_factors", "user_bias", "item_factors", "item_bias"):
+        np.testing.assert_array_equal(getattr(reused, name), getattr(fresh, name))
+    full = recommender.fit(tiny_dataset())  # other data: trains for real
+    assert full.model_.no_components == best["no_components"]
+
+
+def test_tuning_is_reproducible_with_one_thread() -> None:
+    options = LightFMOptions(mode="mf", study_storage="memory", **TINY)  # type: ignore[arg-type]
+    _, first, _ = _tune(options)
+    _, second, _ = _tune(options)
+    assert first.best_params == second.best_params
+    assert first.scores == second.scores
+    assert [t["params"] for t in first.trials] == [t["params"] for t in second.trials]
