@@ -19,6 +19,8 @@ key                         meaning
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 from mlcore.dataset import Dataset
@@ -94,14 +96,9 @@ def build_dataset(
 
 def lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """(N,) int64 position of each query in ``keys`` (unique strings), -1 when absent."""
-    result = np.full(queries.shape[0], -1, dtype=np.int64)
-    if keys.shape[0] == 0 or queries.shape[0] == 0:
-        return result
-    sorter = np.argsort(keys, kind="stable")
-    slots = np.searchsorted(keys, queries, sorter=sorter).clip(max=keys.shape[0] - 1)
-    found = keys[sorter[slots]] == queries
-    result[found] = sorter[slots[found]]
-    return result
+    position = {key: index for index, key in enumerate(keys.tolist())}
+    found = map(position.get, queries.tolist(), repeat(-1))
+    return np.fromiter(found, dtype=np.int64, count=queries.shape[0])
 
 
 def latest_per_pair(

@@ -9,7 +9,6 @@ import numpy as np
 
 from mlcore.export_csv import Locator
 
-_NATURALS = re.compile(r"\d{1,18}(?:\n\d{1,18})*")
 _NATURAL = re.compile(r"\d{1,18}")
 
 
@@ -46,9 +45,25 @@ def naturals(values: Sequence[str], column: int, name: str, locator: Locator) ->
         name: Column name for errors.
         locator: Locates the offending row.
     """
-    if _NATURALS.fullmatch("\n".join(values)) is None:
+    joined = "\n".join(values)
+    if not _all_naturals(joined, len(values)):
         for index, value in enumerate(values):
             if _NATURAL.fullmatch(value) is None:
                 kind = "is negative" if re.fullmatch(r"-\d+", value) else "is not an integer"
                 raise locator.error(index + 1, column, f"{name} {value!r} {kind}")
-    return np.array(values).astype(np.int64)
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(joined, dtype=np.int64, sep="\n")
+
+
+def _all_naturals(joined: str, count: int) -> bool:
+    """Whether ``joined`` is ``count`` runs of 1-18 ASCII digits separated by ``\\n``."""
+    if not joined.isascii():
+        return False
+    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    newline = raw == ord("\n")
+    if not np.all(newline | ((raw >= ord("0")) & (raw <= ord("9")))):
+        return False
+    bounds = np.concatenate(([-1], np.flatnonzero(newline), [raw.size]))
+    lengths = np.diff(bounds) - 1
+    return bool(lengths.size == count and lengths.min() >= 1 and lengths.max() <= 18)

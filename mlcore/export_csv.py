@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import bisect
 import csv
+import gc
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mlcore.errors import ExportFormatError
@@ -81,12 +83,53 @@ def read_rows(text: str, file: str) -> list[list[str]]:
     Raises:
         ExportFormatError: Malformed quoting; names the physical line and column.
     """
-    if '\\"' not in text:
-        try:
-            return [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
-        except csv.Error:
-            pass  # located (or, for an over-long field, parsed) by the scanner below
-    return [record.fields for record in scan(text, file)]
+    with _collector_paused():
+        if '\\"' not in text:
+            try:
+                reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+                return [row for row in reader if row]
+            except csv.Error:
+                pass  # located (or, for an over-long field, parsed) by the scanner below
+        return [record.fields for record in scan(text, file)]
+
+
+def split_columns(text: str) -> tuple[list[str], list[list[str]]] | None:
+    """Header and body columns of a text without any ``"``, or None.
+
+    The fastest path, for files such as the interactions where nothing is quoted.
+    Returns None (use :func:`read_rows`) when the text has a quote or a row whose
+    width differs from the header's, so that the general path can report it.
+    """
+    if '"' in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [line for line in text.split("\n") if line]
+    if not lines:
+        return [], []
+    header = lines[0].split(",")
+    width = len(header)
+    body = lines[1:]
+    if any(line.count(",") != width - 1 for line in body):
+        return None
+    cells = ",".join(body).split(",") if body else []
+    return header, [cells[column::width] for column in range(width)]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of small lists.
+
+    Allocating the row lists triggers full collections that traverse every list
+    made so far, which makes reading quadratic-ish (about 5x slower at 1M rows).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def scan(text: str, file: str) -> Iterator[Record]:

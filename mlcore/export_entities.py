@@ -49,9 +49,12 @@ def parse_user_rows(rows: Sequence[Sequence[str]], locator: Locator) -> UsersTab
 
 def split_list(cell: str) -> tuple[str, ...]:
     """``"a|b||a"`` -> ``("a", "b")``: split on ``|``, strip, drop empties and repeats."""
-    if not cell:
-        return ()
-    return tuple(dict.fromkeys(part for part in (p.strip() for p in cell.split("|")) if part))
+    if "|" not in cell:
+        value = cell.strip()
+        return (value,) if value else ()
+    parts = dict.fromkeys(map(str.strip, cell.split("|")))
+    parts.pop("", None)
+    return tuple(parts)
 
 
 def parse_competencies(cell: str) -> tuple[tuple[str, int], ...]:

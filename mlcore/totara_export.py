@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from mlcore.export_checks import check_header, check_widths, naturals
-from mlcore.export_csv import Locator, decode, read_rows
+from mlcore.export_csv import Locator, decode, read_rows, split_columns
 from mlcore.export_entities import parse_item_rows, parse_user_rows
 from mlcore.export_tables import INTERACTIONS_HEADER, InteractionsTable, ItemsTable, UsersTable
 
@@ -78,16 +78,11 @@ def parse_interactions(data: bytes, file: str) -> InteractionsTable:
         ExportFormatError: Wrong header, column count, empty id or bad number.
     """
     text = decode(data, file)
-    rows = read_rows(text, file)
-    if not rows:
-        return InteractionsTable.empty()
     locator = Locator(text, file)
-    check_header(rows[0], INTERACTIONS_HEADER, locator)
-    body = rows[1:]
-    if not body:
+    columns = _columns(text, file, INTERACTIONS_HEADER, locator)
+    if not columns or not columns[0]:
         return InteractionsTable.empty()
-    check_widths(body, len(INTERACTIONS_HEADER), locator)
-    user_col, item_col, rating_col, time_col = zip(*body, strict=True)
+    user_col, item_col, rating_col, time_col = columns
     user_ids = np.array(user_col, dtype=str)
     item_ids = np.array(item_col, dtype=str)
     for column, ids in ((1, user_ids), (2, item_ids)):
@@ -105,6 +100,23 @@ def parse_interactions(data: bytes, file: str) -> InteractionsTable:
         timestamps=timestamps,
         clipped_ratings=clipped,
     )
+
+
+def _columns(
+    text: str, file: str, header: tuple[str, ...], locator: Locator
+) -> list[list[str]] | list[tuple[str, ...]]:
+    """Body columns of a file with a fixed ``header``; [] for an empty file."""
+    quick = split_columns(text)
+    if quick is not None:
+        if quick[0]:
+            check_header(quick[0], header, locator)
+        return quick[1]
+    rows = read_rows(text, file)
+    if not rows:
+        return []
+    check_header(rows[0], header, locator)
+    check_widths(rows[1:], len(header), locator)
+    return list(zip(*rows[1:], strict=True)) if len(rows) > 1 else []
 
 
 def parse_user_data(data: bytes, file: str) -> UsersTable:

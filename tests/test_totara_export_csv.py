@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mlcore.errors import ExportFormatError
-from mlcore.export_csv import Locator, decode, read_rows, scan
+from mlcore.export_csv import Locator, decode, read_rows, scan, split_columns
 from tests.php_csv import php_csv, php_field
 
 #: Characters that stress quoting, mixed with arbitrary unicode (no surrogates).
@@ -46,6 +46,19 @@ def test_fast_path_and_scanner_agree_on_any_text_without_backslash_quote(text: s
             list(scan(text, "t.csv"))
         return
     assert [record.fields for record in scan(text, "t.csv")] == fast
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.sampled_from(list("ab,\n\r")), max_size=30))
+def test_quote_free_column_split_agrees_with_rows(text: str) -> None:
+    split = split_columns(text)
+    rows = read_rows(text, "t.csv")
+    if split is None:
+        assert len({len(row) for row in rows}) > 1
+        return
+    header, columns = split
+    body = [list(row) for row in zip(*columns, strict=True)]
+    assert ([header] if header else []) + body == rows
 
 
 @pytest.mark.parametrize(
