@@ -7,6 +7,10 @@ API (used by ``service/commands/serve_command.py``)::
     ...               # gunicorn serves; each run publishes per tenant through the store
     trainer.stop()    # no new runs; a running training gets SIGTERM, SIGKILL after a grace
 
+Standalone (a trainer without web workers, e.g. its own container or unit):
+``python -m service.trainer_process`` runs :meth:`TrainerProcess.run_until_signal`,
+which stops cleanly on SIGTERM or SIGINT.
+
 :meth:`TrainerProcess.start` starts one scheduler *thread* in the calling process.
 The thread never trains: every run is a fresh child process,
 ``python -m service.trainer_process``, which builds the configured data source,
@@ -27,6 +31,7 @@ it until the run ends. Runs log (never the key) to stderr and to
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -36,11 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mlcore.config import Settings
+from mlcore.config import Settings, load_settings
+from mlcore.errors import MLCoreError
 from mlcore.wiring import components
 from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
 
-log = logging.getLogger(__name__)
+#: A fixed name: under ``python -m`` this module is ``__main__``.
+log = logging.getLogger("service.trainer_process")
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,10 +143,29 @@ class TrainerProcess:
             limit = self.grace_seconds + self.poll_seconds + 5 if timeout is None else timeout
             self._thread.join(limit)
             self._thread = None
+            log.info("trainer stopped")
         if self._file_log is not None:
             log.removeHandler(self._file_log)
             self._file_log.close()
             self._file_log = None
+
+    def run_until_signal(self) -> None:
+        """Start, block until SIGTERM or SIGINT, then :meth:`stop` (main thread only)."""
+        received: list[int] = []
+        # The handler only appends: taking the event's lock inside a signal handler
+        # could deadlock with the main thread.
+        previous = {
+            signum: signal.signal(signum, lambda signum, _: received.append(signum))
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            if self.start():
+                while not received and self.is_alive():
+                    time.sleep(0.2)
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def is_alive(self) -> bool:
         """Whether the scheduler thread runs."""
@@ -194,11 +220,12 @@ class TrainerProcess:
             )
         else:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            log.error(
-                "training run %s after %.1f s; previous models keep serving; "
-                "the next run happens on schedule",
+            log.log(
+                logging.INFO if self._stop.is_set() else logging.ERROR,
+                "training run %s after %.1f s; previous models keep serving%s",
                 how,
                 run.seconds,
+                " (shutdown)" if self._stop.is_set() else "; the next run happens on schedule",
             )
 
     def _terminate(self, handle: RunHandle, started: float) -> None:
@@ -234,3 +261,19 @@ class TrainerProcess:
 
     def _store_has_models(self) -> bool:
         return bool(components(self.settings).model_store().tenants())
+
+
+def main() -> int:
+    """``python -m service.trainer_process``: the scheduler alone, until a signal."""
+    try:
+        settings = load_settings()
+    except MLCoreError as exc:
+        print(f"trainer: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    TrainerProcess(settings).run_until_signal()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,7 @@ from mlcore.train_log import FETCH_FAILED, read_rows
 from mlcore.training import TOO_FEW_ENTITIES
 from mlcore.wiring import components
 from service.trainer_process import TrainerProcess
-from service.trainer_run import main, run_once, settings_environment
+from service.trainer_run import child_environment, main, run_once, settings_environment
 from tests.fake_totara import Behaviour, FakeTotara
 
 KEY = "e2e-Key-7731"
@@ -125,3 +128,37 @@ def test_unreachable_tenant_list_logs_one_all_row_and_exits_1(
 
 def test_invalid_settings_exit_2(tmp_path: Path) -> None:
     assert main([], {"ML_TOTARA_URL": "ftp://x", "ML_LOGS_DIR": str(tmp_path)}) == 2
+
+
+def test_standalone_scheduler_stops_a_running_download_on_sigterm(
+    totara: FakeTotara, tmp_path: Path
+) -> None:
+    settings = settings_for(totara, tmp_path)
+    totara.behaviours["tenants.csv"] = Behaviour(delay=20)
+    env = child_environment(settings, None, Path(__file__).resolve().parent.parent)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "service.trainer_process"], env=env, stderr=subprocess.DEVNULL
+    )
+    trainer_log = settings.logs_dir / "trainer.log"
+    try:
+        deadline = time.monotonic() + 60
+        while "training run: data from Totara" not in _text(trainer_log):
+            assert time.monotonic() < deadline and scheduler.poll() is None
+            time.sleep(0.05)
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=20) == 0
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+    text = _text(trainer_log)
+    assert "stopping the running training" in text
+    assert "killed by signal 15 after" in text and "(shutdown)" in text
+    assert text.rstrip().endswith("trainer stopped") and KEY not in text
+    assert components(settings).model_store().tenants() == []
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
