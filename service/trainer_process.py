@@ -185,12 +185,16 @@ class TrainerProcess:
         )
         active: tuple[RunHandle, float] | None = None
         while not self._stop.is_set():
-            if active is not None and active[0].poll() is not None:
-                self._record(*active)
-                active = None
-            if active is None and self.clock() >= next_due:
-                active = self._launch_run()
-                next_due = self.clock() + self.interval
+            try:
+                if active is not None and active[0].poll() is not None:
+                    handle, started = active
+                    active = None
+                    self._record(handle, started)
+                if active is None and self.clock() >= next_due:
+                    active = self._launch_run()
+                    next_due = self.clock() + self.interval
+            except Exception:  # noqa: BLE001 - the schedule must survive anything
+                log.exception("trainer scheduler error; scheduling continues")
             remaining = self.poll_seconds if active else max(0.0, next_due - self.clock())
             self._stop.wait(min(self.poll_seconds, remaining))
         if active is not None:

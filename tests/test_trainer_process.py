@@ -192,6 +192,24 @@ def test_launch_failure_is_logged_and_retried_on_schedule(
     wait_for(lambda: len(trainer.finished) == 1)
 
 
+def test_scheduler_survives_an_unexpected_error(
+    make_trainer: Callable[..., TrainerProcess], caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenWait(FakeRun):
+        def wait(self, timeout: float | None = None) -> int:
+            raise RuntimeError("wait failed")
+
+    clock = FakeClock()
+    kinds = iter([BrokenWait, FakeRun])
+    launcher = Launcher(lambda pid: next(kinds)(pid, exit_code=0))
+    trainer = make_trainer(launcher, has_models=False, clock=clock)
+    trainer.start()
+    wait_for(lambda: "trainer scheduler error" in caplog.text)
+    clock.now += INTERVAL_MINUTES * 60
+    wait_for(lambda: len(trainer.finished) == 1)
+    assert len(launcher.runs) == 2 and trainer.is_alive()
+
+
 def test_store_error_means_training_at_once(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
