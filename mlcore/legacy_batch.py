@@ -210,8 +210,7 @@ def tenant_trainer(components: Components, source: DataSource) -> TenantTrainer:
     trainer = Trainer(components.settings, source, store, components.recommender)
 
     def train(dataset: Dataset) -> ModelArtifact:
-        # The Trainer's per-dataset step: minimums, split, tune, gate, fit, package.
-        trainer._train_dataset(dataset, trainer._algorithm_name())
+        trainer.train_dataset(dataset)
         return store.load(dataset.tenant)
 
     return train

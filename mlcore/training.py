@@ -130,6 +130,15 @@ class Trainer:
         log.info("tenant %s: %s (version %s)", tenant, outcome.message, outcome.version)
         return TenantOutcome(**{**outcome.__dict__, "seconds": self.clock() - started})
 
+    def train_dataset(self, dataset: Dataset) -> TenantOutcome:
+        """Train and publish an already loaded tenant; errors propagate to the caller.
+
+        The same steps as :meth:`train_tenant` (minimums, split, tune, gate, fit,
+        publish) without its isolation, for callers that decide themselves what a
+        failure means (the legacy batch mode stops the run).
+        """
+        return self._train_dataset(dataset, self._algorithm_name())
+
     def _train_dataset(self, dataset: Dataset, algorithm: str) -> TenantOutcome:
         tenant = dataset.tenant
         skip = _skip_reason(dataset)
