@@ -5,6 +5,7 @@ The gunicorn process group is always terminated by the fixture.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -111,7 +112,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     store.publish("3", tiny_artifact("3", seed=3))
     store.publish("5", untrained_artifact("5"))
     port = free_port()
-    process, log = start(tmp_path, service_env(tmp_path, port), "--no-trainer")
+    # With the trainer: models exist, so its first run is one interval (a day) away.
+    process, log = start(tmp_path, service_env(tmp_path, port))
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -241,3 +243,38 @@ def test_refuses_to_start_without_key_and_never_logs_it(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "ML_TOTARA_KEY is not set" in result.stderr
+
+
+def test_trainer_is_scheduled_beside_gunicorn(service: Service) -> None:
+    text = service.log.read_text()
+    assert "trainer scheduled every 1440 minutes" in text
+    assert "Booting worker" in text
+
+
+def test_call_command_signs_requests(service: Service) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
+    command = [sys.executable, "-m", "service.cli", "call", "--url", service.base]
+    query = "/user-items?totara_user_id=2&item_type=totara_playlist&tenant=0&n_items=2"
+    signed = subprocess.run(
+        [*command, query],
+        cwd=ROOT,
+        env={**environ, "ML_TOTARA_KEY": KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert signed.returncode == 0, signed.stderr
+    assert json.loads(signed.stdout) == service.expected("/user-items", query.split("?", 1)[1])
+    wrong = subprocess.run(
+        [*command, "/health-check"],
+        cwd=ROOT,
+        env={**environ, "ML_TOTARA_KEY": "not-the-key"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 1
+    assert json.loads(wrong.stdout) == {
+        "error": "Missing or invalid X-Totara-Ml-Key/X-Totara-Time headers"
+    }
+    assert "not-the-key" not in wrong.stdout + wrong.stderr
