@@ -4,8 +4,9 @@ Started by :class:`service.trainer_process.TrainerProcess` for every scheduled
 run. Reads settings from the ``ML_*`` environment, builds the configured data
 source, model store and recommender, runs :class:`mlcore.training.Trainer` once
 and exits with 0 (every tenant trained or skipped), 1 (some tenant, or the
-tenant list, failed; previous models keep serving), 2 (invalid settings) or
-130 (interrupted).
+tenant list, failed; previous models keep serving), 2 (invalid settings; a
+plugin that cannot be built also writes an ``all`` row to ``train_summary.log``)
+or 130 (interrupted).
 Logs go to stderr and ``<ML_LOGS_DIR>/trainer.log``, never the key.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 from mlcore.artifact import SUCCESS
 from mlcore.config import VARIABLES, Settings, load_settings
 from mlcore.errors import MLCoreError
+from mlcore.train_log import LogRow, append_rows, run_timestamp
 from mlcore.training import TenantOutcome, Trainer
 from mlcore.wiring import Components, components
 
@@ -102,6 +104,16 @@ def run_once(settings: Settings, parts: Components | None = None) -> list[Tenant
     return outcomes
 
 
+def _log_not_started(settings: Settings, error: MLCoreError) -> None:
+    """One ``all`` row in ``train_summary.log``, so the health check shows why."""
+    algorithm = settings.algorithm if settings.recommender == "lightfm" else settings.recommender
+    row = LogRow(run_timestamp(), algorithm, "all", f"Training could not start: {error}")
+    try:
+        append_rows(settings.train_log_path, [row])
+    except OSError as exc:
+        log.error("cannot write %s: %s", settings.train_log_path, exc)
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point of the child process; returns its exit status."""
     try:
@@ -118,6 +130,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         outcomes = run_once(settings)
     except MLCoreError as exc:
         log.error("training run not started: %s", exc)
+        _log_not_started(settings, exc)
         return 2
     except KeyboardInterrupt:
         log.warning("training run interrupted; previous models keep serving")

@@ -130,6 +130,18 @@ def test_invalid_settings_exit_2(tmp_path: Path) -> None:
     assert main([], {"ML_TOTARA_URL": "ftp://x", "ML_LOGS_DIR": str(tmp_path)}) == 2
 
 
+def test_source_that_cannot_be_built_exits_2_with_an_all_row(
+    totara: FakeTotara, tmp_path: Path
+) -> None:
+    environ = settings_environment(settings_for(totara, tmp_path))
+    environ["ML_CA_BUNDLE"] = str(tmp_path / "missing-ca.pem")
+    assert main([], environ) == 2
+    [row] = read_rows(tmp_path / "logs" / "train_summary.log")
+    assert row[1:3] == ["popularity", "all"]
+    assert row[3].startswith("Training could not start: ML_CA_BUNDLE")
+    assert totara.requests == []
+
+
 def test_standalone_scheduler_stops_a_running_download_on_sigterm(
     totara: FakeTotara, tmp_path: Path
 ) -> None:
