@@ -14,8 +14,8 @@ Options come from ``ML_RECOMMENDER_OPTIONS`` (JSON object) or the same key in th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Self
 
 import numpy as np
@@ -24,7 +24,7 @@ from mlcore.config import Settings
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
 from mlcore.hookspecs import hookimpl
-from mlcore.interfaces import ServingArrays
+from mlcore.interfaces import ServingArrays, TuningReport
 from mlcore.plugin_records import PluginRecord
 from plugins.implicit_support import (
     check_positive,
@@ -33,6 +33,7 @@ from plugins.implicit_support import (
     resolve_seed,
     resolve_threads,
 )
+from plugins.implicit_tuning import tune_recommender
 from plugins.item_knn_recommender import ItemKNNOptions, ItemKNNRecommender
 
 
@@ -101,13 +102,41 @@ class _FactorRecommender(ABC):
 
     def fit(self, dataset: Dataset) -> Self:
         with one_blas_thread():
-            model = self._new_model()
+            model = self._new_model(self.options.iterations)
             model.fit(dataset.weights.tocsr(), show_progress=False)
+        self._keep(model)
+        return self
+
+    def fit_in_steps(self, dataset: Dataset, step: int, total: int) -> Iterator[int]:
+        """Fit ``total`` iterations ``step`` at a time; after each, ``export()`` is current.
+
+        Yields:
+            Iterations done so far (for tuning checkpoints).
+        """
+        with one_blas_thread():
+            model = self._new_model(step)
+        weights = dataset.weights.tocsr()
+        for done in range(step, total + 1, step):
+            with one_blas_thread():
+                model.fit(weights, show_progress=False)  # continues from the current factors
+            self._keep(model)
+            yield done
+
+    def tune(
+        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
+    ) -> TuningReport:
+        """Search options on ``train`` by NDCG@10 on ``validation``; ``fit`` then uses the best."""
+        report = tune_recommender(
+            self, train, validation, trials=trials, timeout=timeout, seed=seed
+        )
+        self.options = replace(self.options, **report.best_params)
+        return report
+
+    def _keep(self, model: Any) -> None:
         user, item = np.asarray(model.user_factors), np.asarray(model.item_factors)
         self.user_factors_, self.user_bias_, self.item_factors_, self.item_bias_ = self._split(
             user, item
         )
-        return self
 
     def export(self) -> ServingArrays:
         if not hasattr(self, "user_factors_"):
@@ -130,7 +159,7 @@ class _FactorRecommender(ABC):
         }
 
     @abstractmethod
-    def _new_model(self) -> Any:
+    def _new_model(self, iterations: int) -> Any:
         """A new, unfitted implicit model (built inside the one-BLAS-thread guard)."""
 
     def _split(
@@ -149,14 +178,14 @@ class ImplicitALSRecommender(_FactorRecommender):
 
     backend = "implicit-als"
 
-    def _new_model(self) -> Any:
+    def _new_model(self, iterations: int) -> Any:
         als = import_implicit("implicit.cpu.als", self.backend)
         options: ImplicitALSOptions = self.options
         return als.AlternatingLeastSquares(
             factors=options.factors,
             regularization=options.regularization,
             alpha=options.alpha,
-            iterations=options.iterations,
+            iterations=iterations,
             use_cg=options.use_cg,
             dtype=np.float32,
             num_threads=self.num_threads,
@@ -169,14 +198,14 @@ class ImplicitBPRRecommender(_FactorRecommender):
 
     backend = "implicit-bpr"
 
-    def _new_model(self) -> Any:
+    def _new_model(self, iterations: int) -> Any:
         bpr = import_implicit("implicit.cpu.bpr", self.backend)
         options: ImplicitBPROptions = self.options
         return bpr.BayesianPersonalizedRanking(
             factors=options.factors,
             learning_rate=options.learning_rate,
             regularization=options.regularization,
-            iterations=options.iterations,
+            iterations=iterations,
             verify_negative_samples=options.verify_negative_samples,
             dtype=np.float32,
             num_threads=self.num_threads,

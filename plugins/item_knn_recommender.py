@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -22,8 +22,9 @@ import scipy.sparse as sp
 from mlcore import neighbours
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.interfaces import ServingArrays
+from mlcore.interfaces import ServingArrays, TuningReport
 from plugins.implicit_support import import_implicit, one_blas_thread
+from plugins.implicit_tuning import tune_recommender
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,16 @@ class ItemKNNRecommender:
                 **neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS),
             },
         )
+
+    def tune(
+        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
+    ) -> TuningReport:
+        """Search ``similarity`` and ``neighbours`` by NDCG@10; ``fit`` then uses the best."""
+        report = tune_recommender(
+            self, train, validation, trials=trials, timeout=timeout, seed=seed
+        )
+        self.options = replace(self.options, **report.best_params)
+        return report
 
     def describe(self) -> Mapping[str, Any]:
         return {
