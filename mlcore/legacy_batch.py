@@ -121,7 +121,7 @@ class LegacyBatch:
         files = write_tenant_files(folder, dataset, artifact, options)
         log.info(
             "tenant %s: %s; %d users, %d items; i2i %d rows, i2u %d rows; "
-            "training %.1f s, writing %.1f s",
+            "loading and training %.1f s, writing %.1f s",
             tenant,
             files.message,
             dataset.n_users,

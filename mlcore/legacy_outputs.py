@@ -7,7 +7,7 @@ over the target, so a reader (or a crash) never sees half a file.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +69,11 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
     """Write bytes to ``path`` through a temporary file, fsync and rename.
 
     On any error the temporary file is removed and ``path`` keeps its old content.
+    The file gets the usual permissions (0666 less the umask), like any file the
+    original script wrote, so Totara's import can read it whoever runs it.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as stream:
             for chunk in chunks:

@@ -402,3 +402,30 @@ def test_item_neighbour_models_use_their_stored_similarities(export: Path) -> No
     assert rows and all(
         r.score == pytest.approx(stored[(r.first, r.unique_id)], abs=1e-6) for r in rows
     )
+
+
+def test_outputs_and_flags_get_the_usual_file_permissions(export: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        write_tenants(export, ["1"])
+        assert legacy(export) == 0
+    finally:
+        os.umask(umask)
+    for name in ("i2i_1.csv", "i2u_1.csv", STARTED, COMPLETED):
+        assert (export / name).stat().st_mode & 0o777 == 0o644
+
+
+def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from mlcore.legacy_outputs import write_atomic
+
+    target = tmp_path / "i2u_1.csv"
+    target.write_bytes(b"uid,iid,ranking\n2,engage_article1,1.000000000000\n")
+
+    def failing():
+        yield b"uid,iid,ranking\n"
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, failing())
+    assert target.read_bytes() == b"uid,iid,ranking\n2,engage_article1,1.000000000000\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["i2u_1.csv"]
