@@ -112,7 +112,8 @@ def latest_per_pair(
     if user_index.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
     pair = user_index.astype(np.int64) * n_items + item_index.astype(np.int64)
-    order = np.lexsort((np.arange(pair.shape[0]), timestamps, pair))
+    # lexsort is stable, so among equal (pair, timestamp) the later row sorts last.
+    order = np.lexsort((timestamps, pair))
     ordered = pair[order]
     last = np.ones(ordered.shape[0], dtype=bool)
     last[:-1] = ordered[1:] != ordered[:-1]
