@@ -98,7 +98,10 @@ def _sizes(store: ModelStore, outcome: TenantOutcome) -> tuple[str, str, str]:
         manifest = store.load(outcome.tenant, outcome.version).manifest
     except MLCoreError:
         return ("?", "?", "?")
-    return tuple(str(manifest.get(key, "-")) for key in ("n_users", "n_items", "n_interactions"))  # type: ignore[return-value]
+    users, items, interactions = (
+        str(manifest.get(key, "-")) for key in ("n_users", "n_items", "n_interactions")
+    )
+    return (users, items, interactions)
 
 
 def _ndcg(metrics: object) -> str:
