@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from mlcore import evaluation, neighbours
 from mlcore.artifact import SUCCESS
 from mlcore.dataset import Dataset
-from mlcore.interfaces import ModelArtifact
+from mlcore.interfaces import ModelArtifact, ServingArrays
 from mlcore.legacy_csv import csv_lines, field_matrix
 from mlcore.legacy_rankings import (
     SeenPolicy,
@@ -134,7 +135,7 @@ def write_tenant_files(
 def _with_header(
     header: bytes, blocks: Iterator[tuple[bytes, int]], counts: list[int]
 ) -> Iterator[bytes]:
-    """The header, then ``\n`` and the rows (each ending with ``\n``) if there are any.
+    """The header, then ``\\n`` and the rows (each ending with ``\\n``) if there are any.
 
     A file without rows is exactly the header, with no trailing newline.
     """
@@ -196,9 +197,6 @@ def _score_function(artifact: ModelArtifact) -> Callable[[slice], np.ndarray]:
             return result
 
         return factor_scores
-    from mlcore import evaluation
-    from mlcore.interfaces import ServingArrays
-
     named = ("user_factors", "user_bias", "item_factors", "item_bias")
     serving = ServingArrays(
         kind=str(kind),
@@ -220,8 +218,6 @@ def _similarity_function(dataset: Dataset, artifact: ModelArtifact) -> Similarit
     """Item embeddings' cosine; a stored item-item matrix; else co-occurrence cosine."""
     arrays = artifact.arrays
     if artifact.manifest.get("kind", "factors") != "factors":
-        from mlcore import neighbours
-
         n_items = dataset.n_items
         return stored_rows(neighbours.csr_from_arrays(arrays, neighbours.SIMILARITY, n_items))
     unit = np.asarray(arrays["item_unit"])
