@@ -246,3 +246,33 @@ def test_item_data_topic_cell_must_be_0_or_1() -> None:
     error = error_of(parse_item_data, header + b"totara_playlist1,0,0,0,0,1,2,d\n")
     assert (error.line, error.column) == (2, 7)
     assert "topic_a" in error.problem
+
+
+# --- whole files as written on other platforms ----------------------------------------
+
+
+def test_bom_and_crlf_files_parse_like_plain_ones() -> None:
+    crlf_items = (b"\xef\xbb\xbf" + ITEMS.replace(b"\n", b"\r\n")) + (
+        b'engage_article4,0,0,1,0,0,"two\r\nlines"\r\ntotara_playlist5,0,0,0,0,1,x\r\n'
+    )
+    items = parse_item_data(crlf_items, "f.csv")
+    assert items.item_ids.tolist() == ["engage_article4", "totara_playlist5"]
+    assert items.documents == ("two\r\nlines", "x")
+    crlf_interactions = b"\xef\xbb\xbf" + INTERACTIONS.replace(b"\n", b"\r\n") + b"5,a,1,7\r\n"
+    table = parse_interactions(crlf_interactions, "f.csv")
+    assert table.user_ids.tolist() == ["5"] and table.timestamps.tolist() == [7]
+    users = parse_user_data(
+        b"\xef\xbb\xbf" + USERS.replace(b"\n", b"\r\n") + b"5,,,,,,,,,,\r\n", "f.csv"
+    )
+    assert users.user_ids.tolist() == ["5"]
+
+
+def test_list_reference_example_keeps_first_occurrences() -> None:
+    users = parse_user_data(USERS + b"1,,,,,,,123|234|345|234|123,,,\n", "f.csv")
+    assert users.lists["organisations"] == (("123", "234", "345"),)
+
+
+def test_wrong_column_count_on_quote_free_file_names_line() -> None:
+    data = INTERACTIONS + b"1,a,1,1\n2,b,1,2\n3,c,1\n4,d,1,4\n"
+    error = error_of(parse_interactions, data)
+    assert (error.line, error.column) == (4, 4)
