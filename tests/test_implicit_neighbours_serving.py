@@ -36,7 +36,7 @@ def sparse_matrices(draw: st.DrawFn, rows: int, columns: int) -> sp.csr_matrix:
     return sp.csr_matrix((data, indices), shape=(rows, columns), dtype=np.float32)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_numpy_user_scores_equal_the_sparse_product(data: st.DataObject) -> None:
     n_users, n_items = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 8))
@@ -53,7 +53,7 @@ def test_numpy_user_scores_equal_the_sparse_product(data: st.DataObject) -> None
         np.testing.assert_allclose(scores, expected[user], rtol=1e-6)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_top_k_rows_keeps_the_k_largest_of_each_row(data: st.DataObject) -> None:
     n = data.draw(st.integers(1, 8))

@@ -26,7 +26,7 @@ FAST_OPTIONS: dict[str, dict[str, Any]] = {
     # A larger step than the default: 17 items give SGD few updates per epoch.
     "implicit-bpr": {"factors": 8, "iterations": 200, "learning_rate": 0.05},
     "item-knn": {"neighbours": 10},
-    "lightfm": {"epochs": 30},
+    "lightfm": {"epochs": 10},
 }
 #: Extra settings variants per backend (e.g. LightFM's modes); default one variant.
 VARIANTS: dict[str, list[dict[str, Any]]] = {
