@@ -154,8 +154,14 @@ def check_not_fitted(make: MakeRecommender) -> None:
 
 
 def check_tiny_tenants(make: MakeRecommender) -> None:
-    """Fit works or raises a clear MLCoreError; when it works, serving works too."""
+    """Empty and tiny tenants: fit works or raises a clear MLCoreError; then serving works.
+
+    (The trainer skips tenants under 10 users or items before any backend sees them;
+    backends must still not crash on them when used directly.)
+    """
     tiny = [
+        make_dataset("0", [], [], []),
+        make_dataset("4", [], ["container_course1", "engage_article1"], []),
         make_dataset("1", ["u1"], ["container_course1"], []),
         make_dataset("2", ["u1"], ["container_course1"], [("u1", "container_course1", 1)]),
         make_dataset("3", ["u1", "u2"], ["container_course1", "engage_article1"], []),
