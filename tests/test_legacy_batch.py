@@ -158,8 +158,9 @@ def test_flags_ml_started_before_outputs_and_ml_completed_last(export: Path) -> 
     assert run.tenants[4].message.startswith(NO_INTERACTIONS)
 
 
-def test_header_only_tenants_file_means_tenant_0(tmp_path: Path) -> None:
-    write_tenants(tmp_path, [])
+@pytest.mark.parametrize("content", [b"tenants\n", b"tenants", b""])
+def test_empty_or_header_only_tenants_file_means_tenant_0(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "tenants.csv").write_bytes(content)
     write_tenant(tmp_path, "0", users=12, items_per_type=3)
     assert legacy(tmp_path) == 0
     assert len(import_i2u(tmp_path / "i2u_0.csv")) > 0
