@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve_command", "Serve the API with gunicorn and train on the schedule"),
     "call": ("call_command", "Send a correctly signed request to a running service"),
     "demo": ("demo_command", "Write demo data, train once and serve it on 127.0.0.1:5000"),
+    "tune": ("tune_command", "Tune a recommender on an export or ml-latest-small; write a report"),
 }
 
 

@@ -1,0 +1,129 @@
+"""One entry command for every benchmark: ``python -m benchmarks [all|quality|training|tune|serving|parsing]``.
+
+``all`` (the default) reproduces every number in ``benchmarks/README.md``:
+quality (ml-latest-small and demo data, both protocols, baselines in the same run),
+training cost (growth with size, the 50k-user tenant with tuning), the tuning report
+on ml-latest-small, and the serving and parsing benchmarks of ``serving_benchmark.py``
+and ``parse_benchmark.py`` (run as they are documented, in child processes).
+Results go to ``benchmarks/results/``; ``--quick`` shrinks every budget for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.common import RESULTS_DIR, machine
+
+HERE = Path(__file__).resolve().parent
+STEPS = ("quality", "training", "tune", "serving", "parsing")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("what", nargs="?", default="all", choices=("all", *STEPS))
+    parser.add_argument("--quick", action="store_true", help="tiny budgets (minutes, not an hour)")
+    parser.add_argument("--threads", type=int, default=1, help="training threads (1: reproducible)")
+    parser.add_argument("--datasets", default="", help="comma-separated quality datasets")
+    parser.add_argument("--models", default="", help="comma-separated quality models (default all)")
+    parser.add_argument("--protocols", default="random,temporal")
+    parser.add_argument("--trials", type=int, default=None, help="tuning trials per model")
+    parser.add_argument("--timeout", type=float, default=None, help="tuning seconds per model")
+    parser.add_argument("--reuse", action="store_true", help="keep quality results already on disk")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="output folder")
+    parser.add_argument("--movielens", type=Path, default=None, help="ml-latest-small folder")
+    return parser
+
+
+def run_quality(args: argparse.Namespace) -> int:
+    from benchmarks import quality, quality_tables
+
+    budget = quality.Budget(
+        trials=args.trials if args.trials is not None else (4 if args.quick else 20),
+        timeout=args.timeout if args.timeout is not None else (20.0 if args.quick else 90.0),
+        threads=args.threads,
+        original_iterations=3 if args.quick else 30,
+    )
+    default = "movielens,demo-small" if args.quick else "movielens,demo-small,demo-medium"
+    names = (args.datasets or default).split(",")
+    models = args.models.split(",") if args.models else None
+    folder = args.results / "quality"
+    quality.run(
+        names,
+        budget,
+        models=models,
+        protocols=args.protocols.split(","),
+        reuse=args.reuse,
+        folder=folder,
+    )
+    text = quality_tables.render(folder)
+    (args.results / "quality.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def run_training(args: argparse.Namespace) -> int:
+    from benchmarks import training_cost
+
+    return training_cost.main(["--quick"] if args.quick else [], results=args.results)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from service.commands import tune_command
+
+    argv = ["--report-dir", str(args.results / "tuning-movielens")]
+    if args.movielens:
+        argv += ["--movielens", str(args.movielens)]
+    else:
+        argv += ["--movielens", "default"]
+    argv += ["--trials", "6" if args.quick else "30", "--timeout", "60" if args.quick else "600"]
+    argv += ["--threads", str(args.threads)]
+    return tune_command.main(argv)
+
+
+def _child(script: str, *arguments: str) -> int:
+    path = HERE / script
+    if not path.is_file():
+        print(f"{script} not found; skipped")
+        return 0
+    return subprocess.call([sys.executable, str(path), *arguments])
+
+
+def run_serving(args: argparse.Namespace) -> int:
+    extra = ["--seconds", "5", "--requests", "300"] if args.quick else []
+    return _child("serving_benchmark.py", "all", *extra)
+
+
+def run_parsing(args: argparse.Namespace) -> int:
+    extra = ["--rows", "100000", "--repeat", "1"] if args.quick else []
+    return _child("parse_benchmark.py", *extra)
+
+
+RUNNERS = {
+    "quality": run_quality,
+    "training": run_training,
+    "tune": run_tune,
+    "serving": run_serving,
+    "parsing": run_parsing,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    print(f"machine: {machine()}")
+    steps = STEPS if args.what == "all" else (args.what,)
+    status = 0
+    for step in steps:
+        started = time.perf_counter()
+        print(f"=== {step} ===", flush=True)
+        status = RUNNERS[step](args) or status
+        print(f"=== {step}: {time.perf_counter() - started:.0f} s ===", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
