@@ -138,10 +138,8 @@ def test_flags_ml_started_before_outputs_and_ml_completed_last(export: Path) -> 
         seen.append((files.tenant, (export / STARTED).exists(), (export / COMPLETED).exists()))
 
     times = iter([1000.0, 2000.0])
-    batch = LegacyBatch(
-        source, tenant_trainer(components(settings), source), clock=lambda: next(times)
-    )
-    batch.progress = progress
+    train = tenant_trainer(components(settings), source)
+    batch = LegacyBatch(source, train, clock=lambda: next(times), progress=progress)
     run = batch.run(export, OutputOptions(result_count_user=2, result_count_item=2))
     assert [t for t, _, _ in seen] == ["1", "2", "3", "4", "5", "6"]
     assert all(started and not completed for _, started, completed in seen)
@@ -430,3 +428,14 @@ def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_pat
         write_atomic(target, failing())
     assert target.read_bytes() == b"uid,iid,ranking\n2,engage_article1,1.000000000000\n"
     assert [p.name for p in tmp_path.iterdir()] == ["i2u_1.csv"]
+
+
+def test_family_option_keeps_similar_items_in_the_target_family(export: Path) -> None:
+    write_tenants(export, ["1"])
+    assert legacy(export, "--similar_items", "family") == 0
+    rows = import_i2i(export / "i2i_1.csv")
+    articles = {"engage_article", "engage_microlearning"}
+    assert rows
+    for row in rows:
+        same = row.component == row.target_component
+        assert same or {row.component, row.target_component} <= articles
