@@ -9,6 +9,7 @@ always added, also after a failed Totara step, plus per-tenant keys
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -34,8 +35,44 @@ STATUS_QUERY = {
 STATUS_TIMEOUT = 1.5
 
 
+DNS_TIMEOUT = 1.0
+
+
 class _StepFailed(Exception):
     pass
+
+
+def resolve_host(
+    hostname: str,
+    timeout: float = DNS_TIMEOUT,
+    lookup: Callable[[str], str] = socket.gethostbyname,
+) -> str:
+    """IPv4 address of ``hostname``, giving up after ``timeout`` seconds.
+
+    ``socket.gethostbyname`` has no timeout and a broken resolver can block for
+    many seconds, longer than Totara waits; the lookup runs in a daemon thread.
+
+    Raises:
+        OSError: Resolution failed or timed out.
+    """
+    result: list[str | OSError] = []
+    worker = threading.Thread(
+        target=lambda: result.append(_lookup(lookup, hostname)), name="dns", daemon=True
+    )
+    worker.start()
+    worker.join(timeout)
+    if not result:
+        raise OSError(f"timed out after {timeout:g} s")
+    if isinstance(result[0], OSError):
+        raise result[0]
+    return result[0]
+
+
+def _lookup(lookup: Callable[[str], str], hostname: str) -> str | OSError:
+    try:
+        return lookup(hostname)
+    except OSError as exc:
+        return exc
 
 
 class HealthCheck:
@@ -52,7 +89,7 @@ class HealthCheck:
         self,
         settings: Settings,
         session: requests.Session,
-        resolve: Callable[[str], str] = socket.gethostbyname,
+        resolve: Callable[[str], str] = resolve_host,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._settings = settings

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import requests
 from mlcore.config import Settings
 from mlcore.train_log import LogRow, append_rows
 from service.app import create_app
-from service.health import STATUS_QUERY, HealthCheck
+from service.health import STATUS_QUERY, HealthCheck, resolve_host
 from tests.app_support import (
     KEY,
     NOW,
@@ -192,3 +194,22 @@ def test_model_without_log(tmp_path: Path) -> None:
     assert body["totara"]["recommendation_model"] == "true"
     assert body["totara"]["logs_file_exists"] == "false"
     assert "last_recommendation_model_training" not in body["totara"]
+
+
+def test_resolve_host_answers_fails_and_times_out() -> None:
+    assert resolve_host("127.0.0.1") == "127.0.0.1"
+
+    def refuse(host: str) -> str:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    with pytest.raises(OSError, match="not known"):
+        resolve_host("totara.example", lookup=refuse)
+    release = threading.Event()
+
+    def hang(host: str) -> str:
+        release.wait(5)
+        return "203.0.113.5"
+
+    with pytest.raises(OSError, match="timed out after 0.05 s"):
+        resolve_host("totara.example", timeout=0.05, lookup=hang)
+    release.set()
