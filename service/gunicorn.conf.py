@@ -9,9 +9,15 @@ starts it in its own process). Override anything else with ``GUNICORN_CMD_ARGS``
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from mlcore.config import load_settings
+
+# Each request is one small matrix-vector product: BLAS threads would only spin and
+# compete with the other workers. Set before any worker imports numpy.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 _settings = load_settings()
 
