@@ -213,3 +213,24 @@ def test_resolve_host_answers_fails_and_times_out() -> None:
     with pytest.raises(OSError, match="timed out after 0.05 s"):
         resolve_host("totara.example", timeout=0.05, lookup=hang)
     release.set()
+
+
+def test_real_status_query_against_fake_totara_on_loopback(tmp_path: Path) -> None:
+    from tests.fake_totara import FakeTotara
+
+    with FakeTotara(tmp_path, key=KEY) as totara:
+        config = Settings(totara_key=KEY, totara_url=totara.url + "/", logs_dir=tmp_path)
+        app = create_app(config, MemoryModelStore(), clock=lambda: NOW)
+        client = falcon.testing.TestClient(app)
+        body = client.simulate_get("/health-check", headers=totara_headers()).json
+        assert body["success"] is True, body
+        assert body["totara"]["url"] == totara.url and body["totara"]["totara_ip"] == "127.0.0.1"
+        assert isinstance(body["totara"]["elapsed_seconds"], float)
+        (seen,) = totara.requests
+        assert (seen.method, seen.path) == ("POST", "/totara/webapi/ajax.php")
+        assert seen.header("X-Totara-Ml-Key") is None  # the status query carries no token
+        totara.status_answer = 503
+        body = client.simulate_get("/health-check", headers=totara_headers()).json
+        assert body["success"] is False
+        assert body["errors"][0].startswith("Unable to communicate with Totara: 503")
+        assert body["totara"]["recommendation_model"] == "false"
