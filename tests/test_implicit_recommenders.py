@@ -5,13 +5,16 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from mlcore.config import Settings, load_settings
+from mlcore.dataset import Dataset
 from mlcore.errors import ConfigError
 from mlcore.evaluation import serving_scores
+from mlcore.interfaces import ServingArrays
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
 from mlcore.wiring import components
@@ -23,7 +26,9 @@ from plugins.implicit_recommender import (
     make_item_knn,
 )
 from plugins.item_knn_recommender import ItemKNNOptions
-from tests.recommender_data import block_dataset, random_dataset
+from plugins.popularity_recommender import PopularityOptions, PopularityRecommender
+from tests.recommender_contract import direct_ranking
+from tests.recommender_data import BLOCKS, ITEMS, block_dataset, make_dataset, random_dataset
 
 ONE_THREAD = Settings(num_threads=1, seed=3)
 
@@ -195,3 +200,35 @@ def test_openblas_is_limited_to_one_thread_while_fitting(monkeypatch: pytest.Mon
     monkeypatch.setattr(AlternatingLeastSquares, "fit", spy)
     make_als(options=ImplicitALSOptions(factors=4, iterations=2)).fit(block_dataset())
     assert seen and set(seen) == {1}
+
+
+def _small_block_probe() -> Dataset:
+    """Block data plus a probe of the *smaller* block b who misses container_course6."""
+    base = block_dataset()
+    rows = [
+        (str(base.user_ids[u]), str(base.item_ids[i]), int(r))
+        for u, i, r in zip(base.user_index, base.item_index, base.ratings, strict=True)
+    ]
+    rows += [("probe_b", item, 1) for item in BLOCKS["b"][1] if item != "container_course6"]
+    return make_dataset("0", [*base.user_ids.tolist(), "probe_b"], ITEMS, rows)
+
+
+@pytest.mark.parametrize(
+    ("make", "options"),
+    [
+        (make_als, ImplicitALSOptions(factors=8, iterations=10, regularization=1.0)),
+        (make_bpr, ImplicitBPROptions(factors=8, iterations=200, learning_rate=0.05)),
+        (make_item_knn, ItemKNNOptions(neighbours=10)),
+    ],
+)
+def test_backends_personalise_where_popularity_cannot(make: Any, options: Any) -> None:
+    dataset = _small_block_probe()
+    probe = dataset.n_users - 1
+
+    def top_course(serving: ServingArrays) -> str:
+        return direct_ranking(serving, dataset, probe, "container_course", 1)[0][0]
+
+    popularity = PopularityRecommender(PopularityOptions()).fit(dataset).export()
+    assert top_course(popularity) != "container_course6"  # the data is not trivial
+    serving = make(options=options, settings=ONE_THREAD).fit(dataset).export()
+    assert top_course(serving) == "container_course6"

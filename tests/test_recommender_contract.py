@@ -22,7 +22,7 @@ from tests.recommender_data import block_dataset
 
 #: Small options per backend for speed; backends not listed run with their defaults.
 FAST_OPTIONS: dict[str, dict[str, Any]] = {
-    "implicit-als": {"factors": 8, "iterations": 10},
+    "implicit-als": {"factors": 8, "iterations": 10, "regularization": 1.0},
     # A larger step than the default: 17 items give SGD few updates per epoch.
     "implicit-bpr": {"factors": 8, "iterations": 200, "learning_rate": 0.05},
     "item-knn": {"neighbours": 10},
