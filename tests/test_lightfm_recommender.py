@@ -141,3 +141,11 @@ def test_importing_the_plugin_starts_no_lightfm() -> None:
         "assert 'lightfm' not in sys.modules and 'optuna' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+@pytest.mark.parametrize("loss", ["bpr", "warp-kos"])
+def test_every_tuned_loss_trains(loss: str) -> None:
+    recommender, dataset = _fitted("partial", loss=loss)
+    serving = recommender.export()
+    assert np.isfinite(serving.user_factors).all() and np.isfinite(serving.item_factors).all()
+    assert recommender.describe()["hyperparameters"]["loss"] == loss
