@@ -95,8 +95,10 @@ class LightFMOptions:
 
     def model_params(self) -> dict[str, Any]:
         """The LightFM hyperparameters plus ``epochs``."""
-        keys = ("no_components", "epochs", "loss", "learning_rate", "learning_schedule")
-        keys += ("item_alpha", "user_alpha", "max_sampled")
+        keys = (
+            *("no_components", "epochs", "loss", "learning_rate", "learning_schedule"),
+            *("item_alpha", "user_alpha", "max_sampled"),
+        )
         return {key: getattr(self, key) for key in keys}
 
     def search_space(self) -> SearchSpace:
