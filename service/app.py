@@ -14,6 +14,7 @@ from service.auth import TokenAuthMiddleware
 from service.errors import handle_uncaught, serialize_http_error
 from service.health import HealthCheck
 from service.model_holder import ModelHolder
+from service.request_limits import RequestLimitsMiddleware
 from service.resources.contract import (
     BadParameter,
     ContractFailure,
@@ -45,7 +46,9 @@ def create_app(
     """
     holder = holder or ModelHolder(store, interval=settings.reload_interval)
     health = health or HealthCheck(settings, requests.Session())
-    app = falcon.App(middleware=[TokenAuthMiddleware(settings.effective_key, clock)])
+    app = falcon.App(
+        middleware=[RequestLimitsMiddleware(), TokenAuthMiddleware(settings.effective_key, clock)]
+    )
     app.req_options.keep_blank_qs_values = True
     app.req_options.strip_url_path_trailing_slash = False
     app.add_route("/", HomeResource())
