@@ -51,7 +51,8 @@ def parse_n_items(text: str | None, maximum: int) -> int:
     """
     if text is None or not _DIGITS.fullmatch(text):
         raise BadParameter(BAD_N_ITEMS)
-    if len(text) > 18 or int(text) > maximum:
+    # Compare the length first: int() refuses strings of more than 4,300 digits.
+    if len(text.lstrip("0")) > 18 or int(text) > maximum:
         raise BadParameter(TOO_MANY.format(maximum))
     return int(text)
 
