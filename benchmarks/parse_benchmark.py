@@ -7,7 +7,7 @@ folder: N interaction rows (default 1,000,000, 20% duplicates of (user, item) pa
 5% unknown users), 50,000 users with list columns, competencies and quoted
 descriptions, 20,000 items over the five components with 10 ``topic_*`` columns and
 multi-line quoted documents. Prints the best of R runs for each step, plus the
-careful-scanner path (a ``\\"`` in the file disables the C ``csv`` fast path).
+interactions again with one PHP ``\\"`` quirk added (the escaped ``csv`` path).
 """
 
 from __future__ import annotations
@@ -124,10 +124,9 @@ def main() -> int:
         report(
             "build_dataset", f"{dataset.n_interactions:,} kept", wall, cpu, str(dict(dataset.stats))
         )
-        slow = blobs["interactions"][: len(blobs["interactions"]) // 10]
-        slow = slow[: slow.rindex(b"\n") + 1] + b'1,"x\\"y",1,1\n'
-        wall, cpu, table = best_of(1, lambda: parse_interactions(slow, "x.csv"))
-        report("scanner path", f"{len(table):,} rows", wall, cpu, '(a \\" in the file)')
+        quirky = blobs["interactions"] + b'1,"x\\"y",1,1\n'
+        wall, cpu, table = best_of(args.repeat, lambda: parse_interactions(quirky, "x.csv"))
+        report("parse_interactions", f"{len(table):,} rows", wall, cpu, '(one \\" in the file)')
     return 0
 
 

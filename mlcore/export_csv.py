@@ -15,10 +15,10 @@ unchanged. This module reads exactly what such a writer produces:
 * A UTF-8 byte-order mark is stripped; completely empty lines are skipped; a NUL
   character is an error (no Totara text contains one, and numpy strings cannot).
 
-Two paths give identical rows: the C ``csv`` module when the text has no ``\\"``
-(fast), and a regex scanner otherwise. The scanner also locates errors: it is re-run
-only when something is wrong, to name the physical 1-based line and the 1-based CSV
-column (field number).
+Two paths give identical rows: the C ``csv`` module (fast; for a text with ``\\"`` it
+is fed an escaped copy) and a regex scanner. The scanner locates errors: it is run
+only when something is wrong (or a field exceeds the ``csv`` module's size limit), to
+name the physical 1-based line and the 1-based CSV column (field number).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from mlcore.errors import ExportFormatError
 _BOM = "\ufeff"
 _TERMINATOR = r"(?:,|\r\n|\n|\r|\Z)"
 _QUOTED = re.compile(r'"((?:[^"\\]+|\\+"(?!' + _TERMINATOR + r')|\\+|"")*+)"')
+_PHP_ESCAPES = re.compile(r'\\+"(?!' + _TERMINATOR + r")|\\+")
 _UNQUOTED = re.compile(r"[^,\r\n]*")
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 
@@ -84,13 +85,40 @@ def read_rows(text: str, file: str) -> list[list[str]]:
         ExportFormatError: Malformed quoting; names the physical line and column.
     """
     with _collector_paused():
-        if '\\"' not in text:
-            try:
-                reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-                return [row for row in reader if row]
-            except csv.Error:
-                pass  # located (or, for an over-long field, parsed) by the scanner below
+        try:
+            return [row for row in _csv_reader(text) if row]
+        except csv.Error:
+            pass  # located (or, for an over-long field, parsed) by the scanner below
         return [record.fields for record in scan(text, file)]
+
+
+def _csv_reader(text: str) -> Iterator[list[str]]:
+    """The C ``csv`` reader, fed so that it applies the same rules as :func:`scan`.
+
+    Without ``\\"`` the text is plain RFC 4180 for the ``csv`` module. With it, every
+    backslash is doubled and a quote that follows backslashes without closing the field
+    is escaped, and the reader is given ``\\`` as escape character: both then come
+    back literally, exactly as the scanner reads them.
+    """
+    if '\\"' not in text:
+        return csv.reader(io.StringIO(text, newline=""), strict=True)
+    escaped = _escape_for_csv(text)
+    return csv.reader(io.StringIO(escaped, newline=""), strict=True, escapechar="\\")
+
+
+def _escape_for_csv(text: str) -> str:
+    """Double every backslash run; escape a quote that follows one without closing."""
+    pieces: list[str] = []
+    pos = 0
+    while (start := text.find("\\", pos)) >= 0:  # str.find is far faster than re.sub here
+        match = _PHP_ESCAPES.match(text, start)
+        assert match is not None  # a backslash always matches
+        run = match.group()
+        pieces.append(text[pos:start])
+        pieces.append(run[:-1] * 2 + '\\"' if run.endswith('"') else run * 2)
+        pos = match.end()
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def split_columns(text: str) -> tuple[list[str], list[list[str]]] | None:
