@@ -222,3 +222,17 @@ def test_n_items_above_the_maximum_names_it(store: MemoryModelStore) -> None:
         result = get(f"totara_user_id=5&item_type=engage_article&tenant=0&n_items={n_items}")
         assert result.status_code == 400
         assert "25" in result.json["error"] and set(result.json) == {"error"}
+
+
+def test_answers_follow_the_stored_model_not_the_environment_algorithm(
+    store: MemoryModelStore,
+) -> None:
+    query = "totara_user_id=6&item_type=container_course&tenant=0&n_items=10"
+    answers = {
+        make_client(store, algorithm=mode)(query).json["success"] for mode in ("mf", "partial")
+    }
+    assert answers == {True}
+    assert (
+        make_client(store, algorithm="mf")(query).json
+        == make_client(store, algorithm="hybrid")(query).json
+    )

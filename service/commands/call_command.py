@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -53,9 +54,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlservice call: cannot reach {url}: {exc}", file=sys.stderr)
         return 1
     try:
-        print(json.dumps(response.json(), indent=2))
+        text = json.dumps(response.json(), indent=2)
     except ValueError:
-        print(response.text)
+        text = response.text
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # e.g. piped into `head`: silence the flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0 if response.status_code == 200 else 1
     if response.status_code != 200:
         print(f"mlservice call: HTTP {response.status_code}", file=sys.stderr)
         return 1
