@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from mlcore.components import strip_prefix
 from mlcore.serving import Recommendation
+
+# The same few thousand ids come back again and again; the regex is the costly part.
+_numeric_id = lru_cache(maxsize=1 << 16)(strip_prefix)
 
 
 def format_score(value: float) -> str:
@@ -19,4 +23,4 @@ def format_score(value: float) -> str:
 
 def item_pairs(recommendations: Iterable[Recommendation]) -> list[list[str]]:
     """``[[<id without prefix>, <score string>], ...]`` in the given order."""
-    return [[strip_prefix(r.item_id), format_score(r.score)] for r in recommendations]
+    return [[_numeric_id(r.item_id), format_score(r.score)] for r in recommendations]
