@@ -64,3 +64,21 @@ def test_gunicorn_listen_address(bind: str, expected: str) -> None:
     spec.loader.exec_module(module)
     assert module.listen_address(bind) == expected
     assert module.wsgi_app == "service.wsgi:application" and module.preload_app is False
+
+
+def test_gunicorn_master_imports_nothing_heavy() -> None:
+    """The config file and the WSGI module load no numpy, Falcon or model library."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys; runpy.run_path('service/gunicorn.conf.py'); import service.wsgi; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'numpy', 'falcon', 'lightfm', 'implicit', 'scipy', 'sklearn', 'requests'}))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
