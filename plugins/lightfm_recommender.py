@@ -64,6 +64,7 @@ class LightFMOptions:
         tune_losses: Losses tried.
         tune_max_users: Validation users sampled for scoring trials.
         tune_patience: Epochs without improvement before a trial stops.
+        tune_min_epochs: Epochs every trial runs before the pruner may stop it.
         tune_pruner: ``successive_halving``, ``hyperband`` or ``none``.
         study_storage: ``sqlite`` keeps every study in
             ``<study_dir>/<tenant>.sqlite3``; ``memory`` keeps none.
@@ -72,9 +73,9 @@ class LightFMOptions:
 
     mode: Mode | None = None
     no_components: int = 64
-    epochs: int = 30
+    epochs: int = 40
     loss: Loss = "warp"
-    learning_rate: float = 0.05
+    learning_rate: float = 0.03
     learning_schedule: Literal["adagrad", "adadelta"] = "adagrad"
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
@@ -83,12 +84,13 @@ class LightFMOptions:
     seed: int | None = None
     normalize_features: bool = True
     tune_components: tuple[int, int] = (16, 128)
-    tune_epochs: tuple[int, int] = (10, 60)
-    tune_learning_rate: tuple[float, float] = (0.01, 0.2)
+    tune_epochs: tuple[int, int] = (10, 80)
+    tune_learning_rate: tuple[float, float] = (0.005, 0.1)
     tune_alpha: tuple[float, float] = (1e-8, 1e-3)
     tune_losses: tuple[Loss, ...] = ("warp", "bpr", "warp-kos")
     tune_max_users: int = 2000
     tune_patience: int = 5
+    tune_min_epochs: int = 5
     tune_pruner: Literal["successive_halving", "hyperband", "none"] = "successive_halving"
     study_storage: Literal["sqlite", "memory"] = "sqlite"
     study_dir: str = ""
@@ -166,6 +168,7 @@ class LightFMRecommender:
             study_name=f"{train.tenant}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9}",
             patience=self.options.tune_patience,
             pruner=self.options.tune_pruner,
+            min_resource=self.options.tune_min_epochs,
         )
         report = run_study(objective, config, first=space.clip(self.params))
         self.params = {**self.params, **objective.best_params}
@@ -230,7 +233,10 @@ class LightFMRecommender:
             (o.no_components >= 1 and o.epochs >= 1, "no_components and epochs must be >= 1"),
             (self.num_threads >= 1, "num_threads must be >= 1"),
             (bool(o.tune_losses), "tune_losses must not be empty"),
-            (o.tune_max_users >= 1 and o.tune_patience >= 1, "tune_* counts must be >= 1"),
+            (
+                min(o.tune_max_users, o.tune_patience, o.tune_min_epochs) >= 1,
+                "tune_* counts must be >= 1",
+            ),
         ]
         for low, high in (o.tune_components, o.tune_epochs, o.tune_learning_rate, o.tune_alpha):
             problems.append(
