@@ -26,7 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _fitted(mode: str, **options: object) -> tuple[LightFMRecommender, object]:
     dataset = tiny_dataset()
-    opts = LightFMOptions(mode=mode, no_components=8, epochs=5, num_threads=1, seed=5, **options)
+    opts = LightFMOptions(
+        mode=mode,
+        no_components=8,
+        epochs=5,
+        learning_rate=0.05,
+        num_threads=1,
+        seed=5,
+        **options,  # type: ignore[arg-type]
+    )
     return LightFMRecommender(opts).fit(dataset), dataset
 
 
