@@ -4,7 +4,8 @@
 quality (ml-latest-small and demo data, both protocols, baselines in the same run),
 training cost (growth with size, the 50k-user tenant with tuning), the tuning report
 on ml-latest-small, and the serving and parsing benchmarks of ``serving_benchmark.py``
-and ``parse_benchmark.py`` (run as they are documented, in child processes).
+``parse_benchmark.py``, ``store_and_demo_benchmark.py`` and ``legacy_benchmark.py``
+(run as they are documented, in child processes).
 Results go to ``benchmarks/results/``; ``--quick`` shrinks every budget for a smoke run.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 from benchmarks.common import RESULTS_DIR, machine
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("quality", "training", "tune", "serving", "parsing")
+STEPS = ("quality", "training", "tune", "serving", "parsing", "store", "legacy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,14 +77,14 @@ def run_training(args: argparse.Namespace) -> int:
 def run_tune(args: argparse.Namespace) -> int:
     from service.commands import tune_command
 
-    argv = ["--report-dir", str(args.results / "tuning-movielens")]
-    if args.movielens:
-        argv += ["--movielens", str(args.movielens)]
-    else:
-        argv += ["--movielens", "default"]
+    folder = args.results / "tuning-movielens"
+    argv = ["--movielens", str(args.movielens) if args.movielens else "default"]
+    argv += ["--mode", "mf", "--report-dir", str(folder)]
+    argv += ["--save-config", str(folder / "chosen.toml")]
     argv += ["--trials", "6" if args.quick else "30", "--timeout", "60" if args.quick else "600"]
     argv += ["--threads", str(args.threads)]
-    return tune_command.main(argv)
+    with tempfile.TemporaryDirectory() as study:
+        return tune_command.main([*argv, "--study-dir", study])
 
 
 def _child(script: str, *arguments: str) -> int:
@@ -103,12 +105,31 @@ def run_parsing(args: argparse.Namespace) -> int:
     return _child("parse_benchmark.py", *extra)
 
 
+def run_store(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        return _child("store_and_demo_benchmark.py", scratch)
+
+
+def run_legacy(args: argparse.Namespace) -> int:
+    from mlcore.demo_data import DemoConfig, write_demo_export
+
+    size = (1_000, 200, 20_000) if args.quick else (10_000, 2_000, 200_000)
+    with tempfile.TemporaryDirectory() as scratch:
+        config = DemoConfig(
+            tenants=1, users=size[0], items=size[1], interactions=size[2], seed=1, now=1767225600
+        )
+        write_demo_export(Path(scratch), config)
+        return _child("legacy_benchmark.py", scratch, "--tenant", "0")
+
+
 RUNNERS = {
     "quality": run_quality,
     "training": run_training,
     "tune": run_tune,
     "serving": run_serving,
     "parsing": run_parsing,
+    "store": run_store,
+    "legacy": run_legacy,
 }
 
 

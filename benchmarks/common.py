@@ -45,6 +45,14 @@ def _cpu_model() -> str:
     return ""
 
 
+def load_average() -> float:
+    """The 1-minute load average (the machine is shared: more than the cores means contention)."""
+    try:
+        return round(os.getloadavg()[0], 1)
+    except OSError:
+        return -1.0
+
+
 def command_line() -> str:
     """The command that is running, as a user would type it."""
     args = " ".join(sys.argv[1:])

@@ -32,6 +32,7 @@ import numpy as np
 
 from benchmarks.common import (
     RESULTS_DIR,
+    load_average,
     machine,
     markdown_table,
     peak_rss_mib,
@@ -40,10 +41,10 @@ from benchmarks.common import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = (3_125, 625, 62_500)
+BASE = (1_250, 250, 25_000)
 GROWTH_SIZES = tuple((BASE[0] << k, BASE[1] << k, BASE[2] << k) for k in range(4))
 QUICK_SIZES = tuple((250 << k, 60 << k, 4_000 << k) for k in range(4))
-GROWTH_MODELS = ("popularity", "lightfm-hybrid", "lightfm-mf", "implicit-als", "item-knn")
+GROWTH_MODELS = ("popularity", "lightfm-hybrid", "implicit-als", "item-knn")
 LARGE = (50_000, 10_000, 1_000_000)
 LARGE_MODELS = ("lightfm", "implicit-als")
 
@@ -80,6 +81,7 @@ def measure_fit(model: str, size: tuple[int, int, int], threads: int) -> dict[st
         "seconds": round(seconds, 3),
         "peak_added_mib": round(peak_rss_mib() - before, 1) if exact else None,
         "rss_before_mib": round(before, 1),
+        "load_average": load_average(),
     }
 
 
@@ -153,6 +155,7 @@ def train_large(model: str, size: tuple[int, int, int], threads: int) -> dict[st
         "train_summary_log": log.strip().splitlines()[-1:] if log else [],
         "stderr_tail": completed.stderr.strip().splitlines()[-3:],
         "threads": threads,
+        "load_average": load_average(),
     }
 
 
@@ -173,6 +176,7 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
                     r["interactions"],
                     r["seconds"],
                     r["peak_added_mib"],
+                    r.get("load_average"),
                     None,
                 ]
             )
@@ -184,6 +188,7 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
         "interactions",
         "fit s",
         "peak MiB added",
+        "load avg",
         "growth exponent",
     )
     parts.append(markdown_table(header, rows))
@@ -198,13 +203,21 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
                 "×".join(f"{v:,}" for v in r["size"]),
                 r["seconds"],
                 r["peak_rss_mib_max_child"],
+                r.get("load_average"),
                 r["exit_code"],
             ]
             for r in large
         ]
         parts.append(
             markdown_table(
-                ("ML_RECOMMENDER", "users×items×interactions", "seconds", "peak RSS MiB", "exit"),
+                (
+                    "ML_RECOMMENDER",
+                    "users×items×interactions",
+                    "seconds",
+                    "peak RSS MiB",
+                    "load avg",
+                    "exit",
+                ),
                 large_rows,
             )
         )

@@ -34,7 +34,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 def test_one_tiny_quality_benchmark_end_to_end(tmp_path: Path) -> None:
     budget = quality.Budget(trials=2, timeout=20, threads=1, original_iterations=1)
-    models = ["popularity", "lightfm-oob", "original-hybrid", "lightfm-mf"]
+    models = ["popularity", "lightfm-oob", "original-mf", "lightfm-mf"]
     results = quality.run(
         [TINY], budget, models=models, protocols=["temporal"], folder=tmp_path, progress=str
     )

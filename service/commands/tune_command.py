@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="training threads (default: ML_NUM_THREADS)")
     parser.add_argument("--seed", type=int, help="seed (default: ML_SEED)")
     parser.add_argument("--report-dir", type=Path, default=Path("tuning-report"))
+    parser.add_argument(
+        "--study-dir", type=Path, help="Optuna SQLite history (default: <report-dir>/study)"
+    )
     parser.add_argument("--save-config", type=Path, help="write the chosen settings (TOML)")
     parser.add_argument("--latency-requests", type=int, default=2000)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -60,7 +63,9 @@ def main(argv: list[str]) -> int:
     """Run ``mlservice tune`` with ``argv`` (used by ``python -m benchmarks tune``)."""
     parser = argparse.ArgumentParser(prog="mlservice tune")
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    args.command_line = "mlservice tune " + " ".join(argv)
+    return run(args)
 
 
 def _load(args: argparse.Namespace) -> tuple[Dataset, str]:
@@ -74,6 +79,10 @@ def _load(args: argparse.Namespace) -> tuple[Dataset, str]:
 
     source = ExportFolderSource(args.data_dir)
     return load_tenant_dataset(source, args.tenant), f"export {args.data_dir}, tenant {args.tenant}"
+
+
+def _study_dir(args: argparse.Namespace) -> Path:
+    return Path(args.study_dir) if args.study_dir else args.report_dir / "study"
 
 
 def _space(path: Path | None) -> dict[str, Any]:
@@ -101,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     options = {**settings.recommender_options, **_space(args.space)}
     if settings.recommender == "lightfm":
         options.setdefault("mode", settings.algorithm)
-        options.update(study_storage="sqlite", study_dir=str(args.report_dir / "study"))
+        options.update(study_storage="sqlite", study_dir=str(_study_dir(args)))
     settings = settings_with(settings, recommender_options=options)
     parts = components(settings)
     model = parts.recommender(settings.recommender)
@@ -117,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         f"{trials} trials / {timeout:.0f} s"
     )
     started = time.perf_counter()
-    with study_progress(args.report_dir / "study", trials, timeout, disabled=args.quiet):
+    with study_progress(_study_dir(args), trials, timeout, disabled=args.quiet):
         report = model.tune(
             split.train, split.test, trials=trials, timeout=timeout, seed=settings.seed
         )
@@ -141,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         "Budget": f"{trials} trials, {timeout:.0f} s; {len(report.trials)} trials ran in "
         f"{tune_seconds:.0f} s; seed {settings.seed}; {settings.num_threads} thread(s)",
         "Recommender": f"{settings.recommender} {json.dumps(dict(model.describe()), default=str)}",
-        "Command": "mlservice tune " + " ".join(sys.argv[2:]),
+        "Command": getattr(args, "command_line", "mlservice tune " + " ".join(sys.argv[2:])),
     }
     summary = write_report(
         args.report_dir,
@@ -172,17 +181,23 @@ def _machine() -> dict[str, str]:
 
 
 def _latencies(train: Dataset, serving: Any, backend: str, requests: int) -> np.ndarray:
-    """Per-request milliseconds of ``/user-items`` compute (top 10 of the busiest type)."""
-    artifact = build_artifact(train, serving, backend=backend, algorithm=backend, details={})
-    tenant = TenantModel(artifact)
-    counts = np.bincount(train.item_types.astype(np.int64), minlength=5)
+    """Per-request wall milliseconds of ``/user-items`` compute (top 10 of the busiest type).
+
+    BLAS is limited to one thread, as in a serving worker.
+    """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
     from mlcore.components import COMPONENTS  # noqa: PLC0415
 
+    artifact = build_artifact(train, serving, backend=backend, algorithm=backend, details={})
+    tenant = TenantModel(artifact)
+    counts = np.bincount(train.item_types.astype(np.int64), minlength=len(COMPONENTS))
     component = COMPONENTS[int(np.argmax(counts))]
     users = np.random.default_rng(0).integers(train.n_users, size=max(requests, 0))
     times = np.empty(users.size)
-    for j, user in enumerate(users):
-        started = time.perf_counter()
-        tenant.recommend(int(user), component, 10)
-        times[j] = (time.perf_counter() - started) * 1000.0
+    with threadpool_limits(limits=1):
+        for j, user in enumerate(users):
+            started = time.perf_counter()
+            tenant.recommend(int(user), component, 10)
+            times[j] = (time.perf_counter() - started) * 1000.0
     return times

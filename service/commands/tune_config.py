@@ -54,7 +54,7 @@ def study_progress(folder: Path, trials: int, timeout: float, *, disabled: bool)
     bar = tqdm(total=max(trials, 1), unit="trial", disable=disabled)
 
     def poll() -> None:
-        while not stop.wait(0.5):
+        while not stop.wait(1.0):
             found = _finished_trials(folder, after)
             if found is not None and found[1] != bar.n:
                 bar.update(min(found[1], bar.total) - bar.n)
