@@ -58,13 +58,14 @@ class LightFMOptions:
         seed: LightFM's and the search's seed; None: ``ML_SEED``.
         normalize_features: Scale each feature row to sum to 1.
         tune_components: Inclusive bounds of ``no_components`` (log scale).
-        tune_epochs: Inclusive bounds of the epochs a trial may run.
+        tune_epochs: Epochs every trial runs before it may be pruned, and at most
+            (each trial keeps its best epoch).
         tune_learning_rate: Bounds of the learning rate (log scale).
         tune_alpha: Bounds of ``item_alpha`` and ``user_alpha`` (log scale).
+        tune_max_sampled: Bounds of ``max_sampled`` (log scale).
         tune_losses: Losses tried.
         tune_max_users: Validation users sampled for scoring trials.
         tune_patience: Epochs without improvement before a trial stops.
-        tune_min_epochs: Epochs every trial runs before the pruner may stop it.
         tune_pruner: ``successive_halving``, ``hyperband`` or ``none``.
         study_storage: ``sqlite`` keeps every study in
             ``<study_dir>/<tenant>.sqlite3``; ``memory`` keeps none.
@@ -84,13 +85,13 @@ class LightFMOptions:
     seed: int | None = None
     normalize_features: bool = True
     tune_components: tuple[int, int] = (16, 128)
-    tune_epochs: tuple[int, int] = (10, 80)
+    tune_epochs: tuple[int, int] = (5, 80)
     tune_learning_rate: tuple[float, float] = (0.005, 0.1)
     tune_alpha: tuple[float, float] = (1e-8, 1e-3)
+    tune_max_sampled: tuple[int, int] = (5, 100)
     tune_losses: tuple[Loss, ...] = ("warp", "bpr", "warp-kos")
     tune_max_users: int = 2000
     tune_patience: int = 5
-    tune_min_epochs: int = 5
     tune_pruner: Literal["successive_halving", "hyperband", "none"] = "successive_halving"
     study_storage: Literal["sqlite", "memory"] = "sqlite"
     study_dir: str = ""
@@ -104,12 +105,13 @@ class LightFMOptions:
         return {key: getattr(self, key) for key in keys}
 
     def search_space(self) -> SearchSpace:
-        fixed = {"learning_schedule": self.learning_schedule, "max_sampled": self.max_sampled}
+        fixed = {"learning_schedule": self.learning_schedule}
         return SearchSpace(
             components=self.tune_components,
             epochs=self.tune_epochs,
             learning_rate=self.tune_learning_rate,
             alpha=self.tune_alpha,
+            max_sampled=self.tune_max_sampled,
             losses=tuple(self.tune_losses),
             fixed=fixed,
         )
@@ -168,7 +170,7 @@ class LightFMRecommender:
             study_name=f"{train.tenant}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9}",
             patience=self.options.tune_patience,
             pruner=self.options.tune_pruner,
-            min_resource=self.options.tune_min_epochs,
+            min_resource=self.options.tune_epochs[0],
         )
         report = run_study(objective, config, first=space.clip(self.params))
         self.params = {**self.params, **objective.best_params}
@@ -234,11 +236,12 @@ class LightFMRecommender:
             (self.num_threads >= 1, "num_threads must be >= 1"),
             (bool(o.tune_losses), "tune_losses must not be empty"),
             (
-                min(o.tune_max_users, o.tune_patience, o.tune_min_epochs) >= 1,
+                min(o.tune_max_users, o.tune_patience) >= 1,
                 "tune_* counts must be >= 1",
             ),
         ]
-        for low, high in (o.tune_components, o.tune_epochs, o.tune_learning_rate, o.tune_alpha):
+        bounds = (o.tune_components, o.tune_epochs, o.tune_learning_rate, o.tune_alpha)
+        for low, high in (*bounds, o.tune_max_sampled):
             problems.append(
                 (0 < low <= high, f"tuning bounds ({low}, {high}) must be 0 < low <= high")
             )

@@ -85,25 +85,31 @@ def _contiguous(array: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Bounds of the search; integer and rate bounds are inclusive, rates on a log scale."""
+    """Bounds of the search (inclusive; log scale except ``epochs``).
+
+    Epochs are not sampled: every trial trains up to ``epochs[1]`` epochs and keeps
+    its best epoch (early stopping); ``epochs[0]`` epochs run before pruning may stop it.
+    """
 
     components: tuple[int, int]
     epochs: tuple[int, int]
     learning_rate: tuple[float, float]
     alpha: tuple[float, float]
+    max_sampled: tuple[int, int]
     losses: tuple[str, ...]
     fixed: Mapping[str, Any]
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         params = dict(self.fixed)
         params["no_components"] = trial.suggest_int("no_components", *self.components, log=True)
-        params["epochs"] = trial.suggest_int("epochs", *self.epochs)
+        params["epochs"] = self.epochs[1]
         params["learning_rate"] = trial.suggest_float(
             "learning_rate", *self.learning_rate, log=True
         )
         params["loss"] = trial.suggest_categorical("loss", list(self.losses))
         params["item_alpha"] = trial.suggest_float("item_alpha", *self.alpha, log=True)
         params["user_alpha"] = trial.suggest_float("user_alpha", *self.alpha, log=True)
+        params["max_sampled"] = trial.suggest_int("max_sampled", *self.max_sampled, log=True)
         return params
 
     def clip(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,11 +117,11 @@ class SearchSpace:
         low_alpha, high_alpha = self.alpha
         return {
             "no_components": int(np.clip(params["no_components"], *self.components)),
-            "epochs": int(np.clip(params["epochs"], *self.epochs)),
             "learning_rate": float(np.clip(params["learning_rate"], *self.learning_rate)),
             "loss": params["loss"] if params["loss"] in self.losses else self.losses[0],
             "item_alpha": float(np.clip(params["item_alpha"], low_alpha, high_alpha)),
             "user_alpha": float(np.clip(params["user_alpha"], low_alpha, high_alpha)),
+            "max_sampled": int(np.clip(params["max_sampled"], *self.max_sampled)),
         }
 
 

@@ -42,6 +42,9 @@ def test_tuning_report_and_sqlite_history(tmp_path: Path) -> None:
     for trial in report.trials:
         assert {"params", "score", "best_epoch", "seconds", "state"} <= set(trial)
         assert trial["params"]["loss"] in ("warp", "bpr", "warp-kos")
+        assert 5 <= trial["params"]["max_sampled"] <= 100
+        assert trial["params"]["epochs"] == 6  # every trial may run to the maximum
+        assert 1 <= trial["best_epoch"] <= trial["epochs_run"] <= 6
     assert 1 <= report.best_params["epochs"] <= 6
     assert recommender.params["epochs"] == report.best_params["epochs"]
     assert recommender.params["no_components"] == report.best_params["no_components"]
@@ -61,6 +64,7 @@ def test_fit_after_tuning_equals_a_fresh_fit_with_the_best_params() -> None:
         **{k: best[k] for k in ("no_components", "epochs", "loss", "learning_rate")},
         item_alpha=best["item_alpha"],
         user_alpha=best["user_alpha"],
+        max_sampled=best["max_sampled"],
     )
     fresh = LightFMRecommender(fresh_options).fit(split.train).export()
     for name in ("user_factors", "user_bias", "item_factors", "item_bias"):
