@@ -164,7 +164,7 @@ def synthetic_artifact(users: int, items: int, dim: int, seed: int) -> object:
     from mlcore.interfaces import ServingArrays
 
     rng = np.random.default_rng(seed)
-    types = np.sort(np.arange(items) % len(COMPONENTS)).astype(np.int8)
+    types = item_types(items)
     pairs = np.unique(rng.integers(0, [users, items], (users * 10, 2)), axis=0)
     dataset = Dataset(
         tenant="0",
@@ -188,6 +188,13 @@ def synthetic_artifact(users: int, items: int, dim: int, seed: int) -> object:
         item_bias=rng.normal(size=items).astype(np.float32),
     )
     return build_artifact(dataset, serving, backend="synthetic", algorithm="mf", details={})
+
+
+def item_types(items: int) -> np.ndarray:
+    """Component index of each synthetic item: five contiguous blocks (ids ``<component><k + 1>``)."""
+    from mlcore.components import COMPONENTS
+
+    return np.sort(np.arange(items) % len(COMPONENTS)).astype(np.int8)
 
 
 def start_service(
@@ -268,12 +275,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     key = "load-benchmark-key"
     rng = np.random.default_rng(3)
+    types = item_types(args.items)
     paths = [
         f"/user-items?totara_user_id={rng.integers(2, args.users + 2)}"
         f"&item_type={COMPONENTS[rng.integers(0, 5)]}&tenant=0&n_items=25"
         for _ in range(500)
     ] + [
-        f"/similar-items?totara_item_id={COMPONENTS[k % 5]}{k + 1}&tenant=0&n_items=15"
+        f"/similar-items?totara_item_id={COMPONENTS[types[k]]}{k + 1}&tenant=0&n_items=15"
         for k in rng.integers(0, args.items, 100)
     ]
     with tempfile.TemporaryDirectory(prefix="load-benchmark-") as scratch:
