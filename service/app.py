@@ -23,6 +23,8 @@ from service.resources.contract import (
 )
 from service.resources.health_check import HealthCheckResource
 from service.resources.home import FaviconResource, HomeResource
+from service.resources.openapi_document import PATH as OPENAPI_PATH
+from service.resources.openapi_document import OpenApiResource
 from service.resources.similar_items import SimilarItemsResource
 from service.resources.user_items import UserItemsResource
 
@@ -53,6 +55,7 @@ def create_app(
     app.req_options.strip_url_path_trailing_slash = False
     app.add_route("/", HomeResource())
     app.add_route("/favicon.ico", FaviconResource())
+    app.add_route(OPENAPI_PATH, OpenApiResource())
     app.add_route("/user-items", UserItemsResource(holder, settings))
     app.add_route("/similar-items", SimilarItemsResource(holder, settings))
     app.add_route("/health-check", HealthCheckResource(holder, health))

@@ -13,7 +13,7 @@ from service.token import KEY_HEADER, TIME_HEADER, token_is_valid
 log = logging.getLogger(__name__)
 
 #: Paths that expose no data and stay open (contract §3.4).
-OPEN_PATHS = frozenset({"/", "/favicon.ico"})
+OPEN_PATHS = frozenset({"/", "/favicon.ico", "/openapi.yaml"})
 
 REJECTED = "Missing or invalid X-Totara-Ml-Key/X-Totara-Time headers"
 

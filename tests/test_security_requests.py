@@ -254,9 +254,16 @@ def test_generated_query_strings_are_answered_safely(
             assert body["message"] in CONTRACT_MESSAGES and body["items"] == []
 
 
+def test_openapi_document_is_served_without_a_token(client: falcon.testing.TestClient) -> None:
+    result = client.simulate_get("/openapi.yaml")
+    assert result.status_code == 200
+    assert result.headers["content-type"] == "application/yaml"
+    assert result.content == SPEC.read_bytes()
+
+
 def _schema() -> schemathesis.BaseSchema:
-    schema = schemathesis.openapi.from_path(SPEC)
-    schema.app = make_app()
+    # The document the app serves is the one the app is fuzzed against.
+    schema = schemathesis.openapi.from_wsgi("/openapi.yaml", make_app())
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         max_examples=40,
