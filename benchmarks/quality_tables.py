@@ -60,6 +60,10 @@ def chosen_settings(result: dict[str, Any]) -> str:
     return ""
 
 
+def _times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -80,10 +84,10 @@ def table(results: list[dict[str, Any]]) -> str:
                 m["recall"],
                 m["auc"],
                 m["coverage"],
-                ratio(m["ndcg"], oob),
-                ratio(m["ndcg"], original),
-                result["tune_seconds"],
-                result["fit_seconds"],
+                _times(ratio(m["ndcg"], oob)),
+                _times(ratio(m["ndcg"], original)),
+                f"{result['tune_seconds']:.1f}",
+                f"{result['fit_seconds']:.1f}",
                 chosen_settings(result),
             ]
         )
@@ -101,15 +105,25 @@ def render(folder: Path) -> str:
         groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][0], kv[0][1])
     ):
         first = results[0]
-        budget = first["budget"]
+        budgets = sorted(
+            {(r["budget"]["trials"], r["budget"]["timeout"]) for r in results if r.get("tuning")}
+        )
+        budget_text = " and ".join(f"{t} trials / {s:.0f} s" for t, s in budgets) or "none"
+        threads = sorted({r["budget"]["threads"] for r in results})
+        loads = [r["load_average"] for r in results if "load_average" in r]
+        load_text = (
+            f"; 1-min load average at the end of each model {min(loads)}–{max(loads)}"
+            if loads
+            else ""
+        )
         users = first["metrics"]["users"]
         parts.append(
             f"#### {dataset}, protocol {protocol}\n\n"
             f"Data: {first['dataset_description']}. Protocol: {first['protocol_description']}; "
             f"{users} test users, full ranking, training items excluded. Tuning budget per "
-            f"model: {budget['trials']} trials / {budget['timeout']:.0f} s on a temporal "
-            f"validation split of the training part; {budget['threads']} training thread(s), "
-            f"seed {budget['seed']}. Machine: {first['machine']}.\n\n"
+            f"model: {budget_text} (whichever ends first) on a temporal validation split of the "
+            f"training part; {'/'.join(map(str, threads))} training thread(s), seed "
+            f"{first['budget']['seed']}. Machine: {first['machine']}{load_text}.\n\n"
             + table(results)
             + "\n\n"
             + _verdict(results)

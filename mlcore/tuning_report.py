@@ -113,7 +113,7 @@ def write_report(
         lines += ["## Validation metrics (full ranking)", "", markdown_table(columns, rows), ""]
     if latencies_ms is not None and latencies_ms.size:
         summary = latency_summary(latencies_ms)
-        lines += ["## Per-request compute of the chosen model", ""]
+        lines += ["## Per-request compute of the chosen model (wall clock)", ""]
         lines += [", ".join(f"{k} {v:.4g}" for k, v in summary.items()), ""]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     header = ["#", "state", report.metric, "best epoch", "epochs run", "seconds"]

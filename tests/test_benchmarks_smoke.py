@@ -50,7 +50,7 @@ def test_one_tiny_quality_benchmark_end_to_end(tmp_path: Path) -> None:
     table = quality_tables.render(tmp_path)
     oob_row = next(line for line in table.splitlines() if line.startswith("| lightfm-oob |"))
     cells = [cell.strip() for cell in oob_row.split("|")]
-    assert cells[7] == "1.0000"  # NDCG ÷ OOB of the reference itself
+    assert cells[7] == "1.00×"  # NDCG ÷ OOB of the reference itself
     assert "protocol temporal" in table
 
 
