@@ -74,13 +74,13 @@ class LightFMOptions:
 
     mode: Mode | None = None
     no_components: int = 64
-    epochs: int = 40
+    epochs: int = 50
     loss: Loss = "warp"
-    learning_rate: float = 0.03
+    learning_rate: float = 0.05
     learning_schedule: Literal["adagrad", "adadelta"] = "adagrad"
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
-    max_sampled: int = 10
+    max_sampled: int = 50
     num_threads: int | None = None
     seed: int | None = None
     normalize_features: bool = True

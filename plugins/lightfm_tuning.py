@@ -170,8 +170,12 @@ class LightFMObjective:
         model = new_model(params, self.seed)
         user_features = self.data.features.users[self.users]
         for epoch in range(1, int(params["epochs"]) + 1):
-            train_epochs(model, self.data, 1, self.num_threads)
-            score = self._score(model, user_features)
+            try:
+                train_epochs(model, self.data, 1, self.num_threads)
+            except ValueError:  # LightFM: "Not all estimated parameters are finite"
+                score = None
+            else:
+                score = self._score(model, user_features)
             if score is None:  # diverged (e.g. too high a learning rate): worst score, stop
                 yield epoch, 0.0
                 return
@@ -190,9 +194,10 @@ class LightFMObjective:
 
         def score(rows: np.ndarray) -> np.ndarray:
             local = position[rows]
-            result = user_factors[local] @ item_factors.T
-            result += item_bias[None, :]
-            result += user_bias[local, None]
+            with np.errstate(over="ignore", invalid="ignore"):  # huge factors: a bad trial
+                result = user_factors[local] @ item_factors.T
+                result += item_bias[None, :]
+                result += user_bias[local, None]
             return np.asarray(result, dtype=np.float32)
 
         return evaluate(score, self.train, self.validation, k=10, with_auc=False).ndcg

@@ -31,6 +31,7 @@ def _fitted(mode: str, **options: object) -> tuple[LightFMRecommender, object]:
         no_components=8,
         epochs=5,
         learning_rate=0.05,
+        max_sampled=10,
         num_threads=1,
         seed=5,
         **options,  # type: ignore[arg-type]

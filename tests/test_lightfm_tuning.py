@@ -80,3 +80,15 @@ def test_tuning_is_reproducible_with_one_thread() -> None:
     assert first.best_params == second.best_params
     assert first.scores == second.scores
     assert [t["params"] for t in first.trials] == [t["params"] for t in second.trials]
+
+
+def test_diverging_trials_score_zero_and_the_search_goes_on() -> None:
+    options = LightFMOptions(
+        mode="mf",
+        study_storage="memory",
+        **{**TINY, "tune_learning_rate": (1e3, 1e4), "tune_losses": ("bpr",)},  # type: ignore[arg-type]
+    )
+    _, report, _ = _tune(options)
+    assert len(report.trials) == 4
+    assert {t["state"] for t in report.trials} <= {"complete", "pruned"}  # none failed
+    assert any(t["score"] == 0.0 for t in report.trials)
