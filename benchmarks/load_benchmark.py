@@ -151,6 +151,32 @@ def _one_request(port: int, path: str, key: str, timeout: float) -> tuple[str, b
     return "", body
 
 
+def slow_client_probe(port: int, key: str, path: str, slow: int) -> str:
+    """Open ``slow`` connections that never finish their headers, then time one request.
+
+    Returns:
+        ``"answered <status> in <s> s"`` or ``"failed after <s> s: <error>"``.
+    """
+    held = []
+    try:
+        for _ in range(slow):
+            connection = socket.create_connection(("127.0.0.1", port))
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line
+            held.append(connection)
+        time.sleep(0.5)
+        begun = time.perf_counter()
+        failure, _ = _one_request(port, path, key, timeout=2.0)
+        elapsed = time.perf_counter() - begun
+        return (
+            f"failed after {elapsed:.2f} s: {failure}"
+            if failure
+            else f"answered 200 in {elapsed:.2f} s"
+        )
+    finally:
+        for connection in held:
+            connection.close()
+
+
 # -- the benchmark ----------------------------------------------------------------------
 
 
@@ -268,6 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        default=0,
+        help="instead of the load: hold this many unfinished requests open, time one request",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from mlcore.components import COMPONENTS
@@ -301,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for k, artifact in enumerate(artifacts[1:])
         ]
         try:
+            if args.slow_clients:
+                print(slow_client_probe(port, key, paths[0], args.slow_clients))
+                return 0
             result = run_load(
                 port, key, paths, clients=args.clients, seconds=args.seconds, events=events
             )
