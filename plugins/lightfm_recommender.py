@@ -174,6 +174,7 @@ class LightFMRecommender:
         )
         report = run_study(objective, config, first=space.clip(self.params))
         self.params = {**self.params, **objective.best_params}
+        self.tuning_score_ = report.best_score
         if objective.best_serving is not None and seed == self.seed:
             self._tuned = (train, objective.best_serving)
         return report
@@ -206,6 +207,7 @@ class LightFMRecommender:
             "num_threads": self.num_threads,
             "seed": self.seed,
             "normalize_features": self.options.normalize_features,
+            "tuned": hasattr(self, "tuning_score_"),
         }
         if hasattr(self, "features_"):
             description["features"] = dict(self.features_.counts)

@@ -47,6 +47,7 @@ def test_tuning_report_and_sqlite_history(tmp_path: Path) -> None:
         assert 1 <= trial["best_epoch"] <= trial["epochs_run"] <= 6
     assert 1 <= report.best_params["epochs"] <= 6
     assert recommender.params["epochs"] == report.best_params["epochs"]
+    assert recommender.describe()["tuned"] is True
     assert recommender.params["no_components"] == report.best_params["no_components"]
 
 
