@@ -6,7 +6,10 @@ check) and loads only the versions that changed. Loaded arrays are memory-mapped
 by the store, so N workers share one copy through the page cache. A version that
 fails to load is logged and the previous model keeps serving. A store offering
 ``change_token()`` (one ``stat``, like the filesystem store) is asked that first,
-and the tenants are listed only when the token moved.
+and the tenants are listed only when the token moved, or at least every
+``full_check_interval`` seconds: a publisher killed after switching a tenant's
+version but before moving the token must not leave a running worker on the old
+version until the next publish.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class ModelHolder:
         store: The model store (``ML_MODEL_STORE``).
         interval: Seconds between checks for new versions (``ML_RELOAD_INTERVAL``).
         clock: Monotonic seconds (injectable for tests).
+        full_check_interval: Seconds after which the tenants are listed even when the
+            change token did not move.
     """
 
     def __init__(
@@ -39,10 +44,13 @@ class ModelHolder:
         store: ModelStore,
         interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        full_check_interval: float = 60.0,
     ) -> None:
         self._store = store
         self._interval = interval
         self._clock = clock
+        self._full_check_interval = full_check_interval
+        self._listed_at: float | None = None
         self._models: Mapping[str, TenantModel] = MappingProxyType({})
         self._checked_at: float | None = None
         self._lock = threading.Lock()
@@ -66,7 +74,10 @@ class ModelHolder:
             return
         try:
             token = self._change_token()
-            if token is None or token != self._token:
+            listed = self._listed_at
+            overdue = listed is None or self._clock() - listed >= self._full_check_interval
+            if token is None or token != self._token or overdue:
+                self._listed_at = self._clock()
                 models, complete = self._reloaded(dict(self._models))
                 self._models = MappingProxyType(models)
                 # Remember the token only when everything loaded, so failures are retried.

@@ -44,6 +44,7 @@ from mlcore.train_log import read_rows
 from mlcore.wiring import components
 from plugins.filesystem_store import FilesystemModelStore
 from service.app import create_app
+from service.model_holder import ModelHolder
 from service.token import make_token
 from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
@@ -147,6 +148,8 @@ def test_sigkill_at_random_points_never_breaks_serving(export_folder: Path, tmp_
     current = check_store(root)
     assert set(current) == set(TENANTS)
     expected = answers(settings, FilesystemModelStore(root))
+    # A worker that keeps running through all kills (reloads at every request).
+    running = falcon.testing.TestClient(create_app(settings, FilesystemModelStore(root)))
     kills = mid_publish = advanced = 0
     deadline = time.monotonic() + KILL_SECONDS
     while time.monotonic() < deadline:
@@ -162,10 +165,49 @@ def test_sigkill_at_random_points_never_breaks_serving(export_folder: Path, tmp_
         advanced += now != current
         current = now
         assert answers(settings, FilesystemModelStore(root)) == expected
+        health = signed_get(running, "/health-check")["totara"]
+        assert isinstance(health, dict)
+        store = FilesystemModelStore(root)
+        for tenant in TENANTS:  # a complete version, the current one up to a missed token
+            assert health[f"model_version_{tenant}"] in store.versions(tenant)
+        for tenant in TRAINED:
+            query = QUERY.format(user=USERS[tenant], tenant=tenant)
+            assert signed_get(running, "/user-items", query) == expected[tenant]
         read_rows(settings.train_log_path)  # always parseable
     # The kills really landed inside publishing and also let runs complete.
     assert kills >= 10 and mid_publish > 0 and advanced > 0, (kills, mid_publish, advanced)
     print(f"{kills} kills in {KILL_SECONDS:g} s, {mid_publish} mid-publish, {advanced} advanced")
+
+
+def test_worker_catches_up_when_the_publisher_died_before_moving_the_token(
+    export_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between switching ``current`` and replacing ``generation`` (the change
+    token): the running worker's holder lists the tenants anyway after
+    ``full_check_interval`` and serves the new current version."""
+    settings = settings_for(export_folder, tmp_path / "models", tmp_path / "logs")
+    run_once(settings)
+    store = FilesystemModelStore(settings.models_dir)
+    clock = FakeClock()
+    holder = ModelHolder(store, interval=0, clock=clock, full_check_interval=60)
+    first = holder.models()["0"].version
+    real_replace = plugins.filesystem_store.replace_file
+
+    def dies_before_token(path: Path, content: bytes) -> None:
+        if path.name == "generation":
+            raise KeyboardInterrupt("killed")  # what the publisher would have done next
+        real_replace(path, content)
+
+    monkeypatch.setattr(plugins.filesystem_store, "replace_file", dies_before_token)
+    with pytest.raises(KeyboardInterrupt):
+        store.publish("0", store.load("0"))
+    monkeypatch.undo()
+    second = store.current_version("0")
+    assert second != first
+    clock.now += 1
+    assert holder.models()["0"].version == first  # the token did not move
+    clock.now += 60
+    assert holder.models()["0"].version == second
 
 
 class FakeClock:
