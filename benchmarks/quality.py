@@ -144,8 +144,25 @@ def run_model(candidate: Candidate, split: Split, budget: Budget) -> dict[str, A
         "budget": budget.__dict__,
         "machine": machine(),
         "load_average": load_average(),
+        "code": code_version(),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
+
+
+def code_version() -> str:
+    """``git describe`` of the checkout (``-dirty`` when files are modified), or ``unknown``."""
+    import subprocess  # noqa: PLC0415
+
+    try:
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _jsonable(value: Any) -> Any:

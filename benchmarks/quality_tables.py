@@ -116,6 +116,7 @@ def render(folder: Path) -> str:
             if loads
             else ""
         )
+        codes = "; ".join(sorted({str(r.get("code", "unknown")) for r in results}))
         users = first["metrics"]["users"]
         parts.append(
             f"#### {dataset}, protocol {protocol}\n\n"
@@ -123,10 +124,8 @@ def render(folder: Path) -> str:
             f"{users} test users, full ranking, training items excluded. Tuning budget per "
             f"model: {budget_text} (whichever ends first) on a temporal validation split of the "
             f"training part; {'/'.join(map(str, threads))} training thread(s), seed "
-            f"{first['budget']['seed']}. Machine: {first['machine']}{load_text}.\n\n"
-            + table(results)
-            + "\n\n"
-            + _verdict(results)
+            f"{first['budget']['seed']}. Machine: {first['machine']}{load_text}. "
+            f"Code: {codes}.\n\n" + table(results) + "\n\n" + _verdict(results)
         )
     return "\n\n".join(parts) + "\n"
 

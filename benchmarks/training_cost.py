@@ -70,15 +70,17 @@ def measure_fit(model: str, size: tuple[int, int, int], threads: int) -> dict[st
     recommender = _recommender(model, threads)
     before = rss_mib()
     exact = reset_peak_rss()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     recommender.fit(dataset)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     return {
         "model": model,
         "users": dataset.n_users,
         "items": dataset.n_items,
         "interactions": dataset.n_interactions,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
         "peak_added_mib": round(peak_rss_mib() - before, 1) if exact else None,
         "rss_before_mib": round(before, 1),
         "load_average": load_average(),
@@ -137,10 +139,13 @@ def train_large(model: str, size: tuple[int, int, int], threads: int) -> dict[st
             str(folder),
             "--quiet",
         ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        peak = after.ru_maxrss / 1024.0
         log = (
             (Path(scratch) / "logs" / "train_summary.log").read_text(encoding="utf-8")
             if (Path(scratch) / "logs" / "train_summary.log").is_file()
@@ -150,6 +155,7 @@ def train_large(model: str, size: tuple[int, int, int], threads: int) -> dict[st
         "model": model,
         "size": list(size),
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
         "peak_rss_mib_max_child": round(peak, 1),
         "exit_code": completed.returncode,
         "train_summary_log": log.strip().splitlines()[-1:] if log else [],
@@ -171,22 +177,24 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
             rows.append(
                 [
                     model,
-                    r["users"],
-                    r["items"],
-                    r["interactions"],
-                    r["seconds"],
-                    r["peak_added_mib"],
-                    r.get("load_average"),
-                    None,
+                    f"{r['users']:,}",
+                    f"{r['items']:,}",
+                    f"{r['interactions']:,}",
+                    f"{r['seconds']:.2f}",
+                    f"{r['cpu_seconds']:.2f}" if "cpu_seconds" in r else "–",
+                    "–" if r["peak_added_mib"] is None else f"{r['peak_added_mib']:.1f}",
+                    f"{r.get('load_average', -1):.1f}",
+                    "",
                 ]
             )
-        rows[-1][-1] = exponent
+        rows[-1][-1] = f"{exponent:.2f}"
     header = (
         "model",
         "users",
         "items",
         "interactions",
         "fit s",
+        "fit CPU s",
         "peak MiB added",
         "load avg",
         "growth exponent",
@@ -202,6 +210,7 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
                 r["model"],
                 "×".join(f"{v:,}" for v in r["size"]),
                 r["seconds"],
+                r.get("cpu_seconds", "–"),
                 r["peak_rss_mib_max_child"],
                 r.get("load_average"),
                 r["exit_code"],
@@ -214,6 +223,7 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
                     "ML_RECOMMENDER",
                     "users×items×interactions",
                     "seconds",
+                    "CPU s",
                     "peak RSS MiB",
                     "load avg",
                     "exit",
