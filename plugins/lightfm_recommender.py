@@ -91,7 +91,7 @@ class LightFMOptions:
     tune_max_sampled: tuple[int, int] = (5, 100)
     tune_losses: tuple[Loss, ...] = ("warp", "bpr", "warp-kos")
     tune_max_users: int = 2000
-    tune_patience: int = 5
+    tune_patience: int = 10
     tune_pruner: Literal["successive_halving", "hyperband", "none"] = "successive_halving"
     study_storage: Literal["sqlite", "memory"] = "sqlite"
     study_dir: str = ""
