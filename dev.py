@@ -77,14 +77,13 @@ def main() -> int:
     )
     parser.add_argument("what", choices=("demo", "test", "setup"))
     parser.add_argument("--python", default=None, help="interpreter for the venv, e.g. 3.12")
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="passed to pytest / mlservice demo")
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
     extras = "test" if args.what == "test" else "implicit"
     bindir = ensure_environment(args.python, extras)
     if args.what == "test":
-        return test(bindir, args.rest)
+        return test(bindir, rest)
     if args.what == "demo":
-        return demo(bindir, args.rest)
+        return demo(bindir, rest)
     return 0
 
 
