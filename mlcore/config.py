@@ -49,8 +49,10 @@ class Settings:
     recommender: str = "lightfm"
     recommender_options: Mapping[str, Any] = field(default_factory=dict)
     data_source: str = ""
+    data_source_options: Mapping[str, Any] = field(default_factory=dict)
     data_dir: Path | None = None
     model_store: str = "filesystem"
+    model_store_options: Mapping[str, Any] = field(default_factory=dict)
     keep_versions: int = 5
     seed: int = 42
     workers: int = 2
@@ -154,6 +156,16 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         "data_source",
         str,
         "Data-source plugin name (default: totara with a URL, else export-folder)",
+    ),
+    "ML_DATA_SOURCE_OPTIONS": (
+        "data_source_options",
+        _parse_json_object,
+        "JSON object of the data source's options (e.g. max_file_bytes)",
+    ),
+    "ML_MODEL_STORE_OPTIONS": (
+        "model_store_options",
+        _parse_json_object,
+        "JSON object of the model store's options (e.g. verify)",
     ),
     "ML_DATA_DIR": ("data_dir", Path, "Export folder for the export-folder data source"),
     "ML_MODEL_STORE": ("model_store", str, "Model-store plugin name"),

@@ -18,16 +18,23 @@ class Components:
     registry: Registry
 
     def data_source(self) -> DataSource:
-        """The configured data source (``ML_DATA_SOURCE``, or by ``ML_TOTARA_URL``)."""
+        """The configured data source (``ML_DATA_SOURCE``, or by ``ML_TOTARA_URL``), with
+        ``ML_DATA_SOURCE_OPTIONS``."""
         source: DataSource = self.registry.create(
-            "data source", self.settings.data_source_name, settings=self.settings
+            "data source",
+            self.settings.data_source_name,
+            self.settings.data_source_options,
+            settings=self.settings,
         )
         return source
 
     def model_store(self) -> ModelStore:
-        """The configured model store (``ML_MODEL_STORE``)."""
+        """The configured model store (``ML_MODEL_STORE``), with ``ML_MODEL_STORE_OPTIONS``."""
         store: ModelStore = self.registry.create(
-            "model store", self.settings.model_store, settings=self.settings
+            "model store",
+            self.settings.model_store,
+            self.settings.model_store_options,
+            settings=self.settings,
         )
         return store
 
