@@ -144,7 +144,6 @@ def run_model(candidate: Candidate, split: Split, budget: Budget) -> dict[str, A
         "budget": budget.__dict__,
         "machine": machine(),
         "load_average": load_average(),
-        "code": code_version(),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
 
@@ -187,6 +186,7 @@ def run(
     from benchmarks.movielens import MovieLensMissingError
 
     folder.mkdir(parents=True, exist_ok=True)
+    code = f"{code_version()} (run started {time.strftime('%H:%M', time.gmtime())} UTC)"
     chosen = [
         c
         for c in candidates(budget)
@@ -208,6 +208,7 @@ def run(
                 progress(f"{name} / {protocol} / {candidate.name} ...")
                 result = run_model(candidate, split, budget)
                 result.update(
+                    code=code,
                     dataset=name,
                     dataset_description=datasets.describe(name),
                     protocol=protocol,

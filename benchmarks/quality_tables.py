@@ -30,6 +30,7 @@ HEADER = (
     "tune s",
     "fit s",
     "chosen settings",
+    "code",
 )
 
 
@@ -50,6 +51,7 @@ def chosen_settings(result: dict[str, Any]) -> str:
     if tuning:
         p = tuning["best_params"]
         keys = ("loss", "no_components", "epochs", "learning_rate", "factors", "iterations")
+        keys += ("regularization", "alpha", "similarity", "neighbours")
         parts = [f"{k}={_short(p[k])}" for k in keys if k in p]
         return ", ".join(parts) + f" ({tuning['trials']} trials)"
     if describe.get("best"):
@@ -89,6 +91,7 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{result['tune_seconds']:.1f}",
                 f"{result['fit_seconds']:.1f}",
                 chosen_settings(result),
+                str(result.get("code", "unknown")).split(" ")[0],
             ]
         )
     return markdown_table(HEADER, rows)
