@@ -12,6 +12,7 @@ Results go to ``benchmarks/results/``; ``--quick`` shrinks every budget for a sm
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -95,9 +96,33 @@ def _child(script: str, *arguments: str) -> int:
     return subprocess.call([sys.executable, str(path), *arguments])
 
 
+def _child_env(script: str, arguments: list[str], **env: str) -> int:
+    path = HERE / script
+    if not path.is_file():
+        print(f"{script} not found; skipped")
+        return 0
+    return subprocess.call([sys.executable, str(path), *arguments], env={**os.environ, **env})
+
+
 def run_serving(args: argparse.Namespace) -> int:
-    extra = ["--seconds", "5", "--requests", "300"] if args.quick else []
-    return _child("serving_benchmark.py", "all", *extra)
+    """Every serving and load command documented in the README's serving section."""
+    quick = ["--seconds", "5"] if args.quick else []
+    status = _child("serving_benchmark.py", "all", *quick, *(["--requests", "300"] * args.quick))
+    for extra in (
+        ["--worker-class", "gthread"],
+        ["--close"],
+        ["--worker-class", "gthread", "--close"],
+    ):
+        status = _child("serving_benchmark.py", "http", *extra, *quick) or status
+    seconds = "5" if args.quick else "30"
+    load = ["--seconds", seconds, "--clients", "8", "--workers", "2"]
+    status = _child("load_benchmark.py", *load) or status
+    slow = ["--users", "1000", "--items", "500"]
+    gthread = "--worker-class gthread --threads 4"
+    for count, cmd_args in (("1", ""), ("2", ""), ("2", gthread), ("8", gthread)):
+        env = {"GUNICORN_CMD_ARGS": cmd_args} if cmd_args else {}
+        status = _child_env("load_benchmark.py", ["--slow-clients", count, *slow], **env) or status
+    return status
 
 
 def run_parsing(args: argparse.Namespace) -> int:
