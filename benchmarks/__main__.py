@@ -47,7 +47,7 @@ def run_quality(args: argparse.Namespace) -> int:
 
     budget = quality.Budget(
         trials=args.trials if args.trials is not None else (4 if args.quick else 20),
-        timeout=args.timeout if args.timeout is not None else (20.0 if args.quick else 90.0),
+        timeout=args.timeout if args.timeout is not None else (20.0 if args.quick else 240.0),
         threads=args.threads,
         original_iterations=3 if args.quick else 30,
     )
@@ -72,7 +72,8 @@ def run_quality(args: argparse.Namespace) -> int:
 def run_training(args: argparse.Namespace) -> int:
     from benchmarks import training_cost
 
-    return training_cost.main(["--quick"] if args.quick else [], results=args.results)
+    argv = ["--threads", str(args.threads), *(["--quick"] if args.quick else [])]
+    return training_cost.main(argv, results=args.results)
 
 
 def run_tune(args: argparse.Namespace) -> int:

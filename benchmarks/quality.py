@@ -51,7 +51,7 @@ class Budget:
     """Tuning budget per (model, dataset, protocol) and the threads of every fit."""
 
     trials: int = 20
-    timeout: float = 90.0
+    timeout: float = 240.0
     threads: int = 2
     seed: int = 42
     original_iterations: int = 30

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = (1_250, 250, 25_000)
 GROWTH_SIZES = tuple((BASE[0] << k, BASE[1] << k, BASE[2] << k) for k in range(4))
 QUICK_SIZES = tuple((250 << k, 60 << k, 4_000 << k) for k in range(4))
-GROWTH_MODELS = ("popularity", "lightfm-hybrid", "implicit-als", "item-knn")
+GROWTH_MODELS = ("popularity", "implicit-als", "item-knn", "lightfm-mf", "lightfm-hybrid")
 LARGE = (50_000, 10_000, 1_000_000)
 LARGE_MODELS = ("lightfm", "implicit-als")
 
@@ -209,10 +209,10 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
             [
                 r["model"],
                 "×".join(f"{v:,}" for v in r["size"]),
-                r["seconds"],
-                r.get("cpu_seconds", "–"),
-                r["peak_rss_mib_max_child"],
-                r.get("load_average"),
+                f"{r['seconds']:.1f}",
+                f"{r['cpu_seconds']:.1f}" if "cpu_seconds" in r else "–",
+                f"{r['peak_rss_mib_max_child']:.0f}",
+                f"{r.get('load_average', -1):.1f}",
                 r["exit_code"],
             ]
             for r in large
@@ -237,7 +237,10 @@ def render(growth: list[dict[str, Any]], large: list[dict[str, Any]], threads: i
 def main(argv: Sequence[str] | None = None, *, results: Path = RESULTS_DIR) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.training_cost", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, no large tenant")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="fit threads (growth)")
+    parser.add_argument(
+        "--large-threads", type=int, default=2, help="ML_NUM_THREADS of the large tenant"
+    )
     parser.add_argument("--models", default=",".join(GROWTH_MODELS))
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--child", nargs=4, metavar=("MODEL", "USERS", "ITEMS", "INTERACTIONS"))
@@ -256,7 +259,7 @@ def main(argv: Sequence[str] | None = None, *, results: Path = RESULTS_DIR) -> i
     large = []
     if not (args.quick or args.skip_large):
         for model in LARGE_MODELS:
-            result = train_large(model, LARGE, args.threads)
+            result = train_large(model, LARGE, args.large_threads)
             print(json.dumps(result), flush=True)
             large.append(result)
     results.mkdir(parents=True, exist_ok=True)
