@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from mlcore.components import COMPONENT_INDEX, COMPONENTS
 from mlcore.dataset import Dataset
+from mlcore.export_tables import USER_DATA_HEADER
 
 #: ``../shared/data/ml-latest-small`` relative to the repository root (a source checkout).
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
@@ -138,21 +139,7 @@ def write_export(dataset: Dataset, folder: Path) -> Path:
     (folder / "tenants.csv").write_text("tenants\n0\n", encoding="utf-8")
     with (folder / "user_data_0.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
-            [
-                "user_id",
-                "lang",
-                "city",
-                "country",
-                "interests",
-                "asp_position",
-                "positions",
-                "organisations",
-                "competencies_scale",
-                "badges",
-                "description",
-            ]
-        )
+        writer.writerow(USER_DATA_HEADER)
         for user in dataset.user_ids.tolist():
             writer.writerow([user, "", "", "", "", "", "", "", "", "", ""])
     _write_items(dataset, folder / "item_data_0.csv")
