@@ -36,7 +36,7 @@ def mlcore_recommenders() -> list[PluginRecord]:
     Returns:
         The recommender records this plugin provides (may be empty).
     """
-    raise NotImplementedError  # pragma: no cover - specification only
+    return []  # specification only: pluggy never calls this body
 
 
 @hookspec
@@ -50,7 +50,7 @@ def mlcore_data_sources() -> list[PluginRecord]:
     Returns:
         The data-source records this plugin provides (may be empty).
     """
-    raise NotImplementedError  # pragma: no cover - specification only
+    return []  # specification only: pluggy never calls this body
 
 
 @hookspec
@@ -63,4 +63,4 @@ def mlcore_model_stores() -> list[PluginRecord]:
     Returns:
         The model-store records this plugin provides (may be empty).
     """
-    raise NotImplementedError  # pragma: no cover - specification only
+    return []  # specification only: pluggy never calls this body

@@ -48,6 +48,7 @@ from service.model_holder import ModelHolder
 from service.token import make_token
 from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
+from tests.serve_process import free_port, start_serve, stop_serve
 
 KEY = "crash-Key-0042"
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,11 +294,7 @@ def test_restarted_service_serves_at_once_from_the_store(
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     expected = answers(settings, FilesystemModelStore(settings.models_dir))
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
     environ.update(
         ML_DATA_SOURCE="export-folder",
@@ -310,15 +307,7 @@ def test_restarted_service_serves_at_once_from_the_store(
         ML_RECOMMENDER="popularity",
     )
     output = tmp_path / "serve.log"
-    with open(output, "wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve"],
-            cwd=ROOT,
-            env=environ,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_serve(output, environ)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_port(base, process, output)
@@ -333,13 +322,7 @@ def test_restarted_service_serves_at_once_from_the_store(
         text = output.read_text()
         assert "first run in 86400 s" in text and "training run started" not in text
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_serve(process)
 
 
 # -- disk full -------------------------------------------------------------------------

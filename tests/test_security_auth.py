@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hmac
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +31,7 @@ from service.auth import REJECTED
 from service.token import make_token
 from tests.app_support import NOW, MemoryModelStore, tiny_artifact
 from tests.fake_totara import FakeTotara
+from tests.serve_process import free_port, start_serve, stop_serve
 
 KEY = "Sec-key_H8-3d1f9a"
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,14 +167,6 @@ def test_time_checks_come_before_any_digest_work(monkeypatch: pytest.MonkeyPatch
 # -- a real service: nothing secret in any log ------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """``mlservice serve`` with debug logging and an access log, its trainer pulling from Totara."""
@@ -184,7 +175,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     write_demo_export(
         export, DemoConfig(tenants=2, users=30, items=20, interactions=200, now=int(NOW))
     )
-    port = _free_port()
+    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
     environ.update(
         ML_TOTARA_KEY=KEY,
@@ -200,27 +191,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     with FakeTotara(export, key=KEY) as totara:
         environ["ML_TOTARA_URL"] = totara.url
         output = tmp / "serve-output.log"
-        with open(output, "wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "service.cli", "serve"],
-                cwd=ROOT,
-                env=environ,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = start_serve(output, environ)
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_for_training(base, process, output)
             yield SimpleNamespace(base=base, tmp=tmp, output=output, totara=totara)
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_serve(process)
 
 
 def _wait_for_training(base: str, process: subprocess.Popen[bytes], output: Path) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +25,7 @@ from plugins.filesystem_store import FilesystemModelStore
 from service.app import create_app
 from service.token import make_token
 from tests.app_support import KEY, tiny_artifact, untrained_artifact
+from tests.serve_process import free_port, start_serve, stop_serve
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS = ("0", "3")
@@ -41,12 +40,6 @@ def totara_get(base: str, path: str, timeout: float = 2.0) -> requests.Response:
         "User-Agent": "TotaraBot/1.0",
     }
     return requests.get(base + path, headers=headers, timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -69,26 +62,11 @@ def start(
     tmp_path: Path, environ: dict[str, str], *args: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
     log = tmp_path / "serve.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", *args],
-            cwd=ROOT,
-            env=environ,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return process, log
+    return start_serve(log, environ, *args), log
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_serve(process, grace=15)
 
 
 def service_env(tmp_path: Path, port: int) -> dict[str, str]:
