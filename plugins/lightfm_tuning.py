@@ -6,6 +6,7 @@ threads, so it is safe in a pre-fork web server's master process.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -128,8 +129,9 @@ class SearchSpace:
 class LightFMObjective:
     """Trains one configuration epoch by epoch and scores NDCG@10 on validation users.
 
-    Keeps the serving arrays of the best checkpoint seen over all trials, so that
-    fitting the best configuration on the same training data needs no retraining.
+    Keeps the serving arrays and a copy of the model of the best checkpoint seen over
+    all trials, so that fitting the best configuration on the same training data needs
+    no retraining, and the final model can continue from it (``final_fit="warm"``).
 
     Args:
         space: The search space.
@@ -161,6 +163,7 @@ class LightFMObjective:
         self.position[self.users] = np.arange(self.users.size)
         self.best_score = -np.inf
         self.best_serving: ServingArrays | None = None
+        self.best_model: Any = None
         self.best_params: dict[str, Any] = {}
 
     def suggest(self, trial: Any) -> dict[str, Any]:
@@ -182,6 +185,7 @@ class LightFMObjective:
             if score > self.best_score:
                 self.best_score = score
                 self.best_serving = serving_arrays(model, self.data.features)
+                self.best_model = copy.deepcopy(model)
                 self.best_params = {**params, "epochs": epoch}
             yield epoch, score
 

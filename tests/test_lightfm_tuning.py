@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mlcore.config import Settings
+from mlcore.errors import ConfigError
 from mlcore.splits import temporal_split
 from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender
+from plugins.lightfm_tuning import TrainingData, serving_arrays, train_epochs
 from tests.lightfm_fixtures import tiny_dataset
 
 TINY = {
@@ -93,3 +96,35 @@ def test_diverging_trials_score_zero_and_the_search_goes_on() -> None:
     assert len(report.trials) == 4
     assert {t["state"] for t in report.trials} <= {"complete", "pruned"}  # none failed
     assert any(t["score"] == 0.0 for t in report.trials)
+
+
+def test_warm_final_fit_continues_the_best_checkpoint_on_all_data() -> None:
+    options = LightFMOptions(
+        mode="partial", study_storage="memory", final_fit="warm", warm_fraction=0.5, **TINY
+    )  # type: ignore[arg-type]
+    recommender, report, split = _tune(options)
+    full = tiny_dataset()
+    best = recommender.fit(split.train).export()  # the checkpoint itself
+    warm = recommender.fit(full)
+    epochs = int(report.best_params["epochs"])
+    assert warm.warm_epochs_ == max(1, -(-epochs // 2))
+    assert warm.describe()["warm_epochs"] == warm.warm_epochs_
+    # Exactly the best checkpoint continued on all the data for those epochs:
+    by_hand = copy.deepcopy(recommender._checkpoint[1])
+    train_epochs(by_hand, TrainingData.of(full, warm.features_), warm.warm_epochs_, 1)
+    expected = serving_arrays(by_hand, warm.features_)
+    for name in ("user_factors", "user_bias", "item_factors", "item_bias"):
+        np.testing.assert_array_equal(getattr(warm.export(), name), getattr(expected, name))
+    assert not np.array_equal(warm.export().item_factors, best.item_factors)
+    refit = LightFMRecommender(
+        LightFMOptions(mode="partial", study_storage="memory", **TINY)  # type: ignore[arg-type]
+    )
+    refit.params = dict(recommender.params)
+    refit.fit(full)
+    assert not hasattr(refit, "warm_epochs_")
+    assert refit.model_.no_components == warm.model_.no_components
+
+
+def test_warm_fraction_is_checked() -> None:
+    with pytest.raises(ConfigError, match="warm_fraction"):
+        LightFMRecommender(LightFMOptions(warm_fraction=0.0))
