@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.common import RESULTS_DIR, machine
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("quality", "training", "tune", "serving", "parsing", "store", "legacy")
+STEPS = ("quality", "training", "final-fit", "tune", "serving", "parsing", "store", "legacy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,9 +148,15 @@ def run_legacy(args: argparse.Namespace) -> int:
         return _child("legacy_benchmark.py", scratch, "--tenant", "0")
 
 
+def run_final_fit(args: argparse.Namespace) -> int:
+    """LightFM's refit vs warm final fit on ml-latest-small (docs/lightfm.md)."""
+    return _child("final_fit.py", "hybrid", "2" if args.quick else "6")
+
+
 RUNNERS = {
     "quality": run_quality,
     "training": run_training,
+    "final-fit": run_final_fit,
     "tune": run_tune,
     "serving": run_serving,
     "parsing": run_parsing,
