@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -137,3 +140,12 @@ def totara_headers(key: str = KEY, now: float = NOW, offset: int = 0) -> dict[st
         "X-Totara-Time": time_string,
         "X-Totara-Ml-Key": make_token(time_string, key),
     }
+
+
+def signed_get(client: Any, path: str, query: str = "", key: str = KEY) -> dict[str, object]:
+    """GET through Falcon's test client with a fresh token; the answer must be 200 JSON."""
+    result = client.simulate_get(path, query_string=query, headers=totara_headers(key, time.time()))
+    assert result.status_code == 200, result.text
+    body = result.json
+    assert isinstance(body, dict)
+    return body

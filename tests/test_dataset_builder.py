@@ -10,22 +10,11 @@ from hypothesis import strategies as st
 from mlcore.components import COMPONENTS
 from mlcore.dataset_builder import build_dataset, latest_per_pair, load_tenant_dataset
 from mlcore.errors import DataSourceError, ExportFormatError
+from mlcore.export_tables import USER_DATA_HEADER
 from mlcore.totara_export import parse_interactions, parse_item_data, parse_user_data
 from tests.php_csv import php_csv
 
-USER_HEADER = [
-    "user_id",
-    "lang",
-    "city",
-    "country",
-    "interests",
-    "asp_position",
-    "positions",
-    "organisations",
-    "competencies_scale",
-    "badges",
-    "description",
-]
+USER_HEADER = list(USER_DATA_HEADER)
 ITEM_HEADER = ["item_id", *COMPONENTS, "topic_a", "document"]
 
 

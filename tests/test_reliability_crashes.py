@@ -48,6 +48,7 @@ from service.model_holder import ModelHolder
 from service.token import make_token
 from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
+from tests.app_support import signed_get as signed_get_with_key
 from tests.serve_process import free_port, start_serve, stop_serve
 
 KEY = "crash-Key-0042"
@@ -84,13 +85,7 @@ def settings_for(export_folder: Path, models: Path, logs: Path) -> Settings:
 
 
 def signed_get(client: falcon.testing.TestClient, path: str, query: str = "") -> dict[str, object]:
-    now = str(int(time.time()))
-    headers = {"X-Totara-Time": now, "X-Totara-Ml-Key": make_token(now, KEY)}
-    result = client.simulate_get(path, query_string=query, headers=headers)
-    assert result.status_code == 200, result.text
-    body = result.json
-    assert isinstance(body, dict)
-    return body
+    return signed_get_with_key(client, path, query, key=KEY)
 
 
 def answers(settings: Settings, store: FilesystemModelStore) -> dict[str, object]:

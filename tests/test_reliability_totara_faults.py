@@ -34,7 +34,7 @@ from mlcore.train_log import FETCH_FAILED, last_training_summary, read_rows
 from mlcore.training import Trainer
 from mlcore.wiring import Components, components
 from service.app import create_app
-from service.token import make_token
+from tests.app_support import signed_get as signed_get_with_key
 from tests.fake_totara import Behaviour, FakeTotara
 
 KEY = "faults-Key-5521"
@@ -182,13 +182,7 @@ def _train(settings: Settings, parts: Components) -> None:
 
 
 def _get(client: falcon.testing.TestClient, path: str, query: str = "") -> dict[str, object]:
-    now = str(int(time.time()))
-    headers = {"X-Totara-Time": now, "X-Totara-Ml-Key": make_token(now, KEY)}
-    result = client.simulate_get(path, query_string=query, headers=headers)
-    assert result.status_code == 200, result.text
-    body = result.json
-    assert isinstance(body, dict)
-    return body
+    return signed_get_with_key(client, path, query, key=KEY)
 
 
 def _answers(client: falcon.testing.TestClient) -> dict[str, object]:
