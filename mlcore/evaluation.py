@@ -16,6 +16,7 @@ import numpy as np
 from mlcore import neighbours
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ServingArrays
+from mlcore.ranking import top_n
 
 #: Scores for a batch of user rows: (B,) int64 rows -> (B, I) float32.
 ScoreFunction = Callable[[np.ndarray], np.ndarray]
@@ -106,7 +107,7 @@ def evaluate(
             relevant = test_m.indices[test_m.indptr[user] : test_m.indptr[user + 1]]
             row = scores[j]
             row[seen] = -np.inf
-            top = _top_k(row, k)
+            top = top_n(row, k)
             recommended.update(top.tolist())
             hits = np.isin(top, relevant)
             ideal = discounts[: min(k, relevant.size)].sum()
@@ -130,15 +131,6 @@ def evaluate(
 def _batches(users: np.ndarray, size: int) -> Iterable[np.ndarray]:
     for start in range(0, users.shape[0], size):
         yield users[start : start + size]
-
-
-def _top_k(row: np.ndarray, k: int) -> np.ndarray:
-    finite = int(np.count_nonzero(np.isfinite(row)))
-    k = min(k, finite)
-    if k <= 0:
-        return np.empty(0, dtype=np.int64)
-    candidates = np.argpartition(-row, k - 1)[:k]
-    return candidates[np.argsort(-row[candidates], kind="stable")]
 
 
 def _auc(row: np.ndarray, relevant: np.ndarray, n_seen: int) -> float:
