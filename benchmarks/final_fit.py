@@ -43,7 +43,7 @@ def main(mode: str = "hybrid", trials: int = 6) -> None:
         recommender.fit(outer.train)
         seconds = time.perf_counter() - started
         metrics = evaluate(serving_scores(recommender.export()), outer.train, outer.test)
-        epochs = getattr(recommender, "warm_epochs_", recommender.params["epochs"])
+        epochs = recommender.epochs_trained_
         print(
             f"{mode} {final_fit}: NDCG@10 {metrics.ndcg:.4f} P@10 {metrics.precision:.4f} "
             f"R@10 {metrics.recall:.4f} AUC {metrics.auc:.4f} fit {seconds:.1f} s ({epochs} epochs)"

@@ -66,6 +66,7 @@ class Settings:
     download_retry_wait: float = 60.0
     tuning_trials: int = 20
     tuning_timeout: float = 240.0
+    training_budget: float = 280.0
     reload_interval: float = 2.0
 
     @property
@@ -198,6 +199,12 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         "Hyperparameter trials per tenant (0 disables tuning)",
     ),
     "ML_TUNING_TIMEOUT": ("tuning_timeout", float, "Seconds of tuning per tenant at most"),
+    "ML_TRAINING_BUDGET": (
+        "training_budget",
+        float,
+        "Seconds per tenant from loading to the end of the final fit, tuning included "
+        "(0: no limit but ML_TUNING_TIMEOUT)",
+    ),
     "ML_RELOAD_INTERVAL": (
         "reload_interval",
         float,
@@ -265,6 +272,7 @@ def _validated(settings: Settings) -> Settings:
         (settings.workers >= 1, "ML_WORKERS must be >= 1"),
         (settings.max_n_items >= 1, "ML_MAX_N_ITEMS must be >= 1"),
         (settings.tuning_trials >= 0, "ML_TUNING_TRIALS must be >= 0"),
+        (settings.training_budget >= 0, "ML_TRAINING_BUDGET must be >= 0"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

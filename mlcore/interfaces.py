@@ -107,6 +107,19 @@ class Tunable(Protocol):
 
 
 @runtime_checkable
+class Budgeted(Protocol):
+    """A recommender that fits its tuning and its next ``fit`` into a time budget."""
+
+    def set_time_budget(self, seconds: float) -> None:
+        """Finish ``tune`` and the ``fit`` on every interaction within ``seconds`` from now.
+
+        The recommender plans with what it measures as it trains; it may trade
+        tuning trials or final-fit epochs for time, and reports how in ``describe``.
+        """
+        ...
+
+
+@runtime_checkable
 class DataSource(Protocol):
     """Delivers Totara export files by name (``tenants.csv``, ``user_data_0.csv``, ...)."""
 

@@ -20,7 +20,14 @@ from mlcore.dataset import Dataset
 from mlcore.dataset_builder import load_tenant_dataset
 from mlcore.errors import MLCoreError
 from mlcore.evaluation import Metrics, evaluate, serving_scores
-from mlcore.interfaces import DataSource, ModelStore, Recommender, Tunable, TuningReport
+from mlcore.interfaces import (
+    Budgeted,
+    DataSource,
+    ModelStore,
+    Recommender,
+    Tunable,
+    TuningReport,
+)
 from mlcore.splits import temporal_split
 from mlcore.totara_export import parse_tenants
 from mlcore.train_log import FETCH_FAILED, LogRow, append_rows, run_timestamp
@@ -120,7 +127,7 @@ class Trainer:
         algorithm = self._algorithm_name()
         try:
             dataset = load_tenant_dataset(self.source, tenant)
-            outcome = self._train_dataset(dataset, algorithm)
+            outcome = self._train_dataset(dataset, algorithm, started)
         except Exception as exc:  # noqa: BLE001 - isolate tenants (contract §13.11)
             log.exception("tenant %s failed; its previous model keeps serving", tenant)
             message = f"Training failed, the previous model keeps serving: {exc}"
@@ -137,9 +144,9 @@ class Trainer:
         publish) without its isolation, for callers that decide themselves what a
         failure means (the legacy batch mode stops the run).
         """
-        return self._train_dataset(dataset, self._algorithm_name())
+        return self._train_dataset(dataset, self._algorithm_name(), self.clock())
 
-    def _train_dataset(self, dataset: Dataset, algorithm: str) -> TenantOutcome:
+    def _train_dataset(self, dataset: Dataset, algorithm: str, started: float) -> TenantOutcome:
         tenant = dataset.tenant
         skip = _skip_reason(dataset)
         if skip is not None:
@@ -150,6 +157,7 @@ class Trainer:
         split = temporal_split(dataset)
         chosen = self.settings.recommender
         candidate = self.make_recommender(chosen)
+        self._give_budget(candidate, started)
         tuning = self._tune(candidate, split.train, split.test)
         validation = self._validate(candidate, tuning, split.train, split.test)
         if chosen != BASELINE and validation["model"]["ndcg"] <= validation[BASELINE]["ndcg"]:
@@ -181,6 +189,12 @@ class Trainer:
         return TenantOutcome(
             tenant, SUCCESS, algorithm, version=version, tuning=tuning, validation=validation
         )
+
+    def _give_budget(self, candidate: Recommender, started: float) -> None:
+        """Tell a budgeted recommender what is left of ``ML_TRAINING_BUDGET``."""
+        budget = self.settings.training_budget
+        if budget > 0 and isinstance(candidate, Budgeted):
+            candidate.set_time_budget(max(budget - (self.clock() - started), 0.0))
 
     def _tune(self, candidate: Recommender, train: Dataset, test: Dataset) -> TuningReport | None:
         settings = self.settings

@@ -73,6 +73,7 @@ def run_study(
     config: StudyConfig,
     *,
     first: Mapping[str, Any] | None = None,
+    stop: Callable[[], bool] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> TuningReport:
     """Search, then report every trial and the best configuration.
@@ -82,6 +83,9 @@ def run_study(
         config: Budget, seed, storage.
         first: A configuration tried first (e.g. the current defaults), so the
             search never reports worse than it on validation.
+        stop: Checked after each trial; True ends the search (e.g. a time budget
+            that must keep room for the final fit). A trial that yields no
+            checkpoint at all counts as pruned.
         clock: Monotonic seconds (injectable for tests).
     """
     import optuna  # noqa: PLC0415 - optional heavy import, only when tuning
@@ -102,7 +106,13 @@ def run_study(
         if first is not None:
             study.enqueue_trial(dict(first))
         trial_fn = _trial_function(optuna, objective, config, deadline, clock)
-        study.optimize(trial_fn, n_trials=max(config.trials, 1), timeout=max(config.timeout, 0.0))
+        callbacks = [] if stop is None else [_stopper(stop)]
+        study.optimize(
+            trial_fn,
+            n_trials=max(config.trials, 1),
+            timeout=max(config.timeout, 0.0),
+            callbacks=callbacks,
+        )
         return _report(study.trials, config)
     finally:
         if storage is not None:
@@ -135,9 +145,19 @@ def _trial_function(
                 break
             if trial.should_prune():
                 raise optuna.TrialPruned()
+        if best_epoch == 0:  # the objective stopped before its first checkpoint
+            raise optuna.TrialPruned()
         return best
 
     return run
+
+
+def _stopper(stop: Callable[[], bool]) -> Callable[[Any, Any], None]:
+    def after_trial(study: Any, _trial: Any) -> None:
+        if stop():
+            study.stop()
+
+    return after_trial
 
 
 def _storage(optuna: Any, url: str | None) -> Any:

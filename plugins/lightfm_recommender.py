@@ -10,10 +10,10 @@ module is safe to import in a pre-fork server. See ``docs/lightfm.md``.
 from __future__ import annotations
 
 import copy
-import math
+import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -25,6 +25,7 @@ from mlcore.hookspecs import hookimpl
 from mlcore.interfaces import ServingArrays, TuningReport
 from mlcore.plugin_records import PluginRecord
 from mlcore.tuning import StudyConfig, run_study
+from plugins.lightfm_budget import FinalFitPlan, TimeBudget, TuningPace, plan_final_fit
 from plugins.lightfm_features import MODES, FeatureMatrices, Mode, build_features
 from plugins.lightfm_tuning import (
     LightFMObjective,
@@ -37,6 +38,8 @@ from plugins.lightfm_tuning import (
 )
 
 Loss = Literal["warp", "bpr", "warp-kos"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,12 @@ class LightFMOptions:
         study_dir: Folder of the SQLite files; empty: ``<ML_MODELS_DIR>/tuning``.
         final_fit: After tuning, how the model of the whole dataset is made.
             ``refit``: train from scratch for the tuned number of epochs (contract
-            §8.7's recommendation). ``warm``: continue the best tuned checkpoint
-            (trained on the training part) on every interaction for
-            ``warm_fraction`` of its epochs (at least one): about 4x faster final
-            fit, but 7% lower NDCG@10 on ml-latest-small (docs/lightfm.md), so only
-            for tenants too big to refit in time.
+            §8.7's recommendation) when that fits the time budget
+            (``ML_TRAINING_BUDGET``), else ``warm`` within what is left.
+            ``warm``: continue the best tuned checkpoint (trained on the training
+            part) on every interaction for ``warm_fraction`` of its epochs (at
+            least one): about 4x faster, but 7% lower NDCG@10 on ml-latest-small
+            (docs/lightfm.md).
         warm_fraction: Share of the tuned epochs that ``warm`` runs on all data.
     """
 
@@ -137,9 +141,16 @@ class LightFMRecommender:
         settings: Fills the options left None (mode, threads, seed) and gives
             ``ML_MODELS_DIR``; without settings, studies are kept in memory unless
             ``study_dir`` is set.
+        clock: Monotonic seconds of the time budget (injectable for tests).
     """
 
-    def __init__(self, options: LightFMOptions | None = None, settings: Settings | None = None):
+    def __init__(
+        self,
+        options: LightFMOptions | None = None,
+        settings: Settings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.options = options or LightFMOptions()
         self.settings = settings
         defaults = settings or Settings()
@@ -149,24 +160,57 @@ class LightFMRecommender:
         self.models_dir: Path | None = settings.models_dir if settings else None
         self.params = self.options.model_params()
         self._validate()
+        self.clock = clock
+        self._budget = TimeBudget(None, clock)
+        self._pace: TuningPace | None = None
         self._tuned: tuple[Dataset, ServingArrays] | None = None
         self._checkpoint: tuple[tuple[int, int], Any] | None = None
+        self._features: tuple[Dataset, FeatureMatrices] | None = None
+
+    def set_time_budget(self, seconds: float) -> None:
+        """Fit ``tune`` and the next ``fit`` on every interaction into ``seconds`` from now.
+
+        Tuning stops while the refit of its best checkpoint is still predicted to
+        fit; the final fit then refits, or continues the tuned checkpoint
+        (``warm``), or serves it as it is, whichever fits (``describe`` says which).
+        """
+        self._budget = TimeBudget(seconds, self.clock)
 
     def features(self, dataset: Dataset) -> FeatureMatrices:
-        """The feature matrices of ``dataset`` in this recommender's mode."""
-        return build_features(
+        """The feature matrices of ``dataset`` in this recommender's mode.
+
+        Features depend on the users and items only, so datasets sharing their
+        entity tables (a split and its whole) share one build.
+        """
+        cached = self._features
+        if cached is not None and _same_entities(cached[0], dataset):
+            return cached[1]
+        features = build_features(
             dataset,
             self.mode,
             normalize=self.options.normalize_features,
             models_dir=self.models_dir,
         )
+        self._features = (dataset, features)
+        return features
 
     def tune(
         self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
     ) -> TuningReport:
-        """Search on ``train`` judged by NDCG@10 on ``validation``; ``fit`` then uses the best."""
+        """Search on ``train`` judged by NDCG@10 on ``validation``; ``fit`` then uses the best.
+
+        With a time budget, ``train`` plus ``validation`` is taken to be what the
+        final fit trains on (the trainer's temporal split), to predict its cost.
+        """
+        started = self.clock()
         features = self.features(train)
         space = self.options.search_space()
+        total = train.n_interactions + validation.n_interactions
+        self._pace = TuningPace(
+            self._budget,
+            scale=total / max(train.n_interactions, 1),
+            fixed_seconds=self.clock() - started,
+        )
         objective = LightFMObjective(
             space,
             train,
@@ -174,6 +218,8 @@ class LightFMRecommender:
             TrainingData.of(train, features),
             seed=seed,
             num_threads=self.num_threads,
+            pace=self._pace,
+            clock=self.clock,
         )
         config = StudyConfig(
             trials=trials,
@@ -185,7 +231,17 @@ class LightFMRecommender:
             pruner=self.options.tune_pruner,
             min_resource=self.options.tune_epochs[0],
         )
-        report = run_study(objective, config, first=space.clip(self.params))
+        pace = self._pace
+        report = run_study(
+            objective, config, first=space.clip(self.params), stop=lambda: pace.exhausted
+        )
+        if pace.exhausted:
+            log.info(
+                "tenant %s: tuning stopped after %d trials to keep %.0f s for the final fit",
+                train.tenant,
+                len(report.trials),
+                pace.best_epochs * pace.final_epoch_seconds(),
+            )
         self.params = {**self.params, **objective.best_params}
         self.tuning_score_ = report.best_score
         if objective.best_serving is not None and seed == self.seed:
@@ -201,23 +257,51 @@ class LightFMRecommender:
             # Tuning already trained this configuration on this data, epoch by epoch.
             self.serving_ = self._tuned[1]
             return self
+        plan = self._plan(dataset)
+        if plan.mode != "refit":
+            log.info("tenant %s: final fit %s (%s)", dataset.tenant, plan.mode, plan.reason)
+        checkpoint = self._checkpoint
+        if plan.mode == "refit" or checkpoint is None:
+            model = new_model(self.params, self.seed)
+        else:
+            model = copy.deepcopy(checkpoint[1])
         data = TrainingData.of(dataset, self.features_)
-        model, epochs = self._starting_point(dataset)
-        train_epochs(model, data, epochs, self.num_threads)
+        self.final_fit_ = plan
+        self.epochs_trained_ = self._train_within_budget(model, data, plan)
         self.model_ = model
         self.serving_ = serving_arrays(model, self.features_)
         return self
 
-    def _starting_point(self, dataset: Dataset) -> tuple[Any, int]:
-        """A fresh model and the tuned epochs, or (``warm``) a copy of the best tuned
-        checkpoint and a fraction of its epochs. The checkpoint fits any dataset of the
-        same tenant and shape: features do not depend on the interactions."""
-        epochs = int(self.params["epochs"])
+    def _plan(self, dataset: Dataset) -> FinalFitPlan:
         checkpoint = self._checkpoint
-        if self.options.final_fit == "warm" and checkpoint and checkpoint[0] == dataset.shape:
-            self.warm_epochs_ = max(1, math.ceil(epochs * self.options.warm_fraction))
-            return copy.deepcopy(checkpoint[1]), self.warm_epochs_
-        return new_model(self.params, self.seed), epochs
+        pace = self._pace
+        return plan_final_fit(
+            preferred=self.options.final_fit,
+            tuned_epochs=int(self.params["epochs"]),
+            seconds_per_epoch=pace.final_epoch_seconds() if pace is not None else 0.0,
+            remaining=self._budget.remaining(),
+            warm_fraction=self.options.warm_fraction,
+            has_checkpoint=checkpoint is not None and checkpoint[0] == dataset.shape,
+        )
+
+    def _train_within_budget(self, model: Any, data: TrainingData, plan: FinalFitPlan) -> int:
+        """Train ``plan.epochs`` epochs, stopping before one that would overrun the budget
+        (a model from scratch always gets one). Returns the epochs trained."""
+        estimate = plan.predicted_seconds / plan.epochs if plan.epochs else 0.0
+        done = 0
+        for _ in range(plan.epochs):
+            if (done or plan.mode != "refit") and self._budget.remaining() < estimate:
+                log.warning(
+                    "final fit stopped after %d of %d epochs: the time budget is spent",
+                    done,
+                    plan.epochs,
+                )
+                break
+            started = self.clock()
+            train_epochs(model, data, 1, self.num_threads)
+            estimate = self.clock() - started
+            done += 1
+        return done
 
     def export(self) -> ServingArrays:
         if not hasattr(self, "serving_"):
@@ -235,8 +319,11 @@ class LightFMRecommender:
             "tuned": hasattr(self, "tuning_score_"),
             "final_fit": self.options.final_fit,
         }
-        if hasattr(self, "warm_epochs_"):
-            description["warm_epochs"] = self.warm_epochs_
+        if self._budget.limited:
+            description["time_budget_seconds"] = self._budget.seconds
+        if hasattr(self, "final_fit_"):
+            description["final_fit_plan"] = self.final_fit_.as_dict()
+            description["epochs_trained"] = self.epochs_trained_
         if hasattr(self, "features_"):
             description["features"] = dict(self.features_.counts)
             description["user_features"] = int(self.features_.users.shape[1])
@@ -279,6 +366,17 @@ class LightFMRecommender:
         for ok, message in problems:
             if not ok:
                 raise ConfigError(f"lightfm option: {message}")
+
+
+def _same_entities(a: Dataset, b: Dataset) -> bool:
+    """Whether ``a`` and ``b`` share their user and item tables (features are equal)."""
+    return a is b or (
+        a.shape == b.shape
+        and a.user_features is b.user_features
+        and a.item_features is b.item_features
+        and a.user_texts is b.user_texts
+        and a.item_documents is b.item_documents
+    )
 
 
 def _make(*, options: LightFMOptions, settings: Settings | None = None) -> LightFMRecommender:

@@ -7,7 +7,8 @@ threads, so it is safe in a pre-fork web server's master process.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import scipy.sparse as sp
 from mlcore.dataset import Dataset
 from mlcore.evaluation import evaluate
 from mlcore.interfaces import ServingArrays
+from plugins.lightfm_budget import TuningPace
 from plugins.lightfm_features import FeatureMatrices
 
 #: Hyperparameters passed to ``lightfm.LightFM`` (plus ``epochs`` for training).
@@ -140,6 +142,9 @@ class LightFMObjective:
         data: ``train`` as LightFM input.
         seed: LightFM's random state of every trial.
         num_threads: LightFM training threads.
+        pace: Stops trials (and the search) once the time budget allows no more
+            epochs; None: no budget.
+        clock: Monotonic seconds, to time epochs (injectable for tests).
     """
 
     def __init__(
@@ -151,6 +156,8 @@ class LightFMObjective:
         *,
         seed: int,
         num_threads: int,
+        pace: TuningPace | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
         self.train = train
@@ -158,6 +165,8 @@ class LightFMObjective:
         self.data = data
         self.seed = seed
         self.num_threads = num_threads
+        self.pace = pace
+        self.clock = clock
         self.users = np.unique(validation.user_index)
         self.position = np.full(train.n_users, -1, dtype=np.int64)
         self.position[self.users] = np.arange(self.users.size)
@@ -172,13 +181,23 @@ class LightFMObjective:
     def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
         model = new_model(params, self.seed)
         user_features = self.data.features.users[self.users]
+        trained_seconds = 0.0
+        last_seconds: float | None = None
         for epoch in range(1, int(params["epochs"]) + 1):
+            if self.pace is not None and not self.pace.allows(epoch, last_seconds):
+                return
+            started = self.clock()
             try:
                 train_epochs(model, self.data, 1, self.num_threads)
             except ValueError:  # LightFM: "Not all estimated parameters are finite"
                 score = None
             else:
+                trained = self.clock()
+                last_seconds = trained - started
+                trained_seconds += last_seconds
                 score = self._score(model, user_features)
+                if self.pace is not None:
+                    self.pace.record(last_seconds, self.clock() - trained)
             if score is None:  # diverged (e.g. too high a learning rate): worst score, stop
                 yield epoch, 0.0
                 return
@@ -187,6 +206,8 @@ class LightFMObjective:
                 self.best_serving = serving_arrays(model, self.data.features)
                 self.best_model = copy.deepcopy(model)
                 self.best_params = {**params, "epochs": epoch}
+                if self.pace is not None:
+                    self.pace.new_best(epoch, trained_seconds / epoch)
             yield epoch, score
 
     def _score(self, model: Any, user_features: sp.csr_matrix) -> float | None:

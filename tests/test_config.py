@@ -74,6 +74,7 @@ def test_every_variable_is_parsed_into_its_field() -> None:
         ("ML_KEEP_VERSIONS", "0", "ML_KEEP_VERSIONS must be >= 1"),
         ("ML_TOTARA_URL", "totara.example", "ML_TOTARA_URL must start with http"),
         ("ML_SEEN_ITEMS", "hide", "ML_SEEN_ITEMS"),
+        ("ML_TRAINING_BUDGET", "-1", "ML_TRAINING_BUDGET must be >= 0"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:
@@ -154,6 +155,8 @@ def test_integer_variables_round_trip(name: str, value: int) -> None:
 def test_float_variables_round_trip(value: float) -> None:
     settings = load_settings({"ML_RECOMMENDATION_RETRAIN_FREQ": repr(value)})
     assert settings.retrain_freq_minutes == value
+    settings = load_settings({"ML_TRAINING_BUDGET": repr(value)})
+    assert settings.training_budget == value
 
 
 @given(st.sampled_from(["1", "true", "TRUE", "yes", "on", "0", "false", "no", "off", ""]))

@@ -107,11 +107,12 @@ def test_warm_final_fit_continues_the_best_checkpoint_on_all_data() -> None:
     best = recommender.fit(split.train).export()  # the checkpoint itself
     warm = recommender.fit(full)
     epochs = int(report.best_params["epochs"])
-    assert warm.warm_epochs_ == max(1, -(-epochs // 2))
-    assert warm.describe()["warm_epochs"] == warm.warm_epochs_
+    assert warm.epochs_trained_ == max(1, -(-epochs // 2))
+    plan = warm.describe()["final_fit_plan"]
+    assert (plan["mode"], plan["epochs"]) == ("warm", warm.epochs_trained_)
     # Exactly the best checkpoint continued on all the data for those epochs:
     by_hand = copy.deepcopy(recommender._checkpoint[1])
-    train_epochs(by_hand, TrainingData.of(full, warm.features_), warm.warm_epochs_, 1)
+    train_epochs(by_hand, TrainingData.of(full, warm.features_), warm.epochs_trained_, 1)
     expected = serving_arrays(by_hand, warm.features_)
     for name in ("user_factors", "user_bias", "item_factors", "item_bias"):
         np.testing.assert_array_equal(getattr(warm.export(), name), getattr(expected, name))
@@ -121,7 +122,8 @@ def test_warm_final_fit_continues_the_best_checkpoint_on_all_data() -> None:
     )
     refit.params = dict(recommender.params)
     refit.fit(full)
-    assert not hasattr(refit, "warm_epochs_")
+    assert refit.describe()["final_fit_plan"]["mode"] == "refit"
+    assert refit.epochs_trained_ == epochs
     assert refit.model_.no_components == warm.model_.no_components
 
 
