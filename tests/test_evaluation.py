@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -10,28 +11,30 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlcore import ranking
 from mlcore.dataset import Dataset
-from mlcore.evaluation import _auc, evaluate, factor_scores
+from mlcore.evaluation import Metrics, _auc, evaluate, factor_scores
 from mlcore.interfaces import ServingArrays
+from mlcore.ranking import top_n
 
 N_ITEMS = 5
 
 
-def _dataset(pairs: list[tuple[int, int]], n_users: int = 3) -> Dataset:
+def _dataset(pairs: list[tuple[int, int]], n_users: int = 3, n_items: int = N_ITEMS) -> Dataset:
     users = np.array([u for u, _ in pairs], dtype=np.int32)
     items = np.array([i for _, i in pairs], dtype=np.int32)
     return Dataset(
         tenant="0",
         user_ids=np.array([str(u) for u in range(n_users)]),
-        item_ids=np.array([f"engage_article{i}" for i in range(N_ITEMS)]),
-        item_types=np.full(N_ITEMS, 2, dtype=np.int8),
+        item_ids=np.array([f"engage_article{i}" for i in range(n_items)]),
+        item_types=np.full(n_items, 2, dtype=np.int8),
         user_index=users,
         item_index=items,
         ratings=np.zeros(len(pairs), dtype=np.int8),
         timestamps=np.zeros(len(pairs), dtype=np.int64),
         user_features=sp.csr_matrix((n_users, 0), dtype=np.float32),
         user_feature_names=(),
-        item_features=sp.csr_matrix((N_ITEMS, 0), dtype=np.float32),
+        item_features=sp.csr_matrix((n_items, 0), dtype=np.float32),
         item_feature_names=(),
     )
 
@@ -127,3 +130,75 @@ def test_auc_equals_a_brute_force_pair_count(data: st.DataObject) -> None:
     masked[sorted(seen)] = -np.inf
     expected = _auc_by_pairs(row, relevant, seen)
     assert _auc(masked, np.array(relevant), len(seen)) == pytest.approx(expected)
+
+
+def _evaluate_user_by_user(
+    scores: np.ndarray, train: Dataset, test: Dataset, k: int, with_auc: bool
+) -> Metrics:
+    """The specification of ``evaluate``: one user at a time, with ``top_n`` and ``np.isin``."""
+    train_m, test_m = train.interactions.tocsr(), test.interactions.tocsr()
+    users = np.flatnonzero(np.diff(test_m.indptr) > 0)
+    sums = np.zeros(4)
+    recommended: set[int] = set()
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    for user in users:
+        seen = train_m.indices[train_m.indptr[user] : train_m.indptr[user + 1]]
+        relevant = test_m.indices[test_m.indptr[user] : test_m.indptr[user + 1]]
+        row = scores[user].astype(np.float32, copy=True)
+        row[seen] = -np.inf
+        top = top_n(row, k)
+        recommended.update(top.tolist())
+        hits = np.isin(top, relevant)
+        ideal = discounts[: min(k, relevant.size)].sum()
+        sums[0] += hits.sum() / k
+        sums[1] += hits.sum() / relevant.size
+        sums[2] += (discounts[: top.size][hits]).sum() / ideal
+        if with_auc:
+            sums[3] += _auc(row, relevant, seen.size)
+    n = max(len(users), 1)
+    return Metrics(
+        k=k,
+        precision=float(sums[0] / n),
+        recall=float(sums[1] / n),
+        ndcg=float(sums[2] / n),
+        auc=float(sums[3] / n) if with_auc else None,
+        coverage=len(recommended) / max(train.n_items, 1),
+        users=int(len(users)),
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data())
+def test_batched_evaluate_equals_the_user_by_user_specification(data: st.DataObject) -> None:
+    n_users, n_items = data.draw(st.integers(1, 12)), data.draw(st.integers(1, 80))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    # Few distinct scores: ties at the cut-off are common.
+    scores = rng.integers(0, data.draw(st.sampled_from([2, 5, 1000])), (n_users, n_items))
+    scores = scores.astype(np.float32)
+    cells = rng.permutation(n_users * n_items)
+    n_train, n_test = rng.integers(0, cells.size + 1, size=2)
+    train_cells, test_cells = cells[:n_train], rng.choice(cells, size=n_test, replace=False)
+    train = _dataset([divmod(int(c), n_items) for c in train_cells], n_users, n_items)
+    test = _dataset([divmod(int(c), n_items) for c in test_cells], n_users, n_items)
+    k = data.draw(st.integers(1, 12))
+    with_auc = data.draw(st.booleans())
+    chunk = data.draw(st.sampled_from([ranking._CHUNK, 1, 2]))  # 1, 2: gathered candidates
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        return scores[rows]
+
+    with mock.patch.object(ranking, "_CHUNK", chunk):
+        batch_size = data.draw(st.integers(1, 5))
+        got = evaluate(score, train, test, k=k, with_auc=with_auc, batch_size=batch_size)
+    expected = _evaluate_user_by_user(scores, train, test, k, with_auc)
+    assert (got.k, got.users, got.coverage) == (expected.k, expected.users, expected.coverage)
+    assert (got.auc is None) == (expected.auc is None) == (not with_auc)
+    for name in (
+        ("precision", "recall", "ndcg", "auc") if with_auc else ("precision", "recall", "ndcg")
+    ):
+        assert getattr(got, name) == pytest.approx(getattr(expected, name), rel=1e-12, abs=1e-15)
+
+
+def test_k_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        evaluate(_score, TRAIN, TEST, k=0)
