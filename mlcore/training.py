@@ -159,6 +159,11 @@ class Trainer:
         candidate = self.make_recommender(chosen)
         self._give_budget(candidate, started)
         tuning = self._tune(candidate, split.train, split.test)
+        if tuning is None:
+            # Untuned, the gate's fit on the training part and the final fit share what
+            # is left of the budget in proportion to their interactions.
+            n_train = split.train.n_interactions
+            self._give_budget(candidate, started, n_train / (n_train + dataset.n_interactions))
         validation = self._validate(candidate, tuning, split.train, split.test)
         if chosen != BASELINE and validation["model"]["ndcg"] <= validation[BASELINE]["ndcg"]:
             reason = (
@@ -171,6 +176,7 @@ class Trainer:
             candidate = self.make_recommender(BASELINE)
         else:
             validation["promoted"] = chosen
+        self._give_budget(candidate, started)
         fit_started = self.clock()
         candidate.fit(dataset)
         details = {
@@ -190,11 +196,12 @@ class Trainer:
             tenant, SUCCESS, algorithm, version=version, tuning=tuning, validation=validation
         )
 
-    def _give_budget(self, candidate: Recommender, started: float) -> None:
-        """Tell a budgeted recommender what is left of ``ML_TRAINING_BUDGET``."""
+    def _give_budget(self, candidate: Recommender, started: float, share: float = 1.0) -> None:
+        """Give a budgeted recommender ``share`` of what is left of ``ML_TRAINING_BUDGET``
+        (counted from ``started``, the start of the tenant) for its next steps."""
         budget = self.settings.training_budget
         if budget > 0 and isinstance(candidate, Budgeted):
-            candidate.set_time_budget(max(budget - (self.clock() - started), 0.0))
+            candidate.set_time_budget(max(budget - (self.clock() - started), 0.0) * share)
 
     def _tune(self, candidate: Recommender, train: Dataset, test: Dataset) -> TuningReport | None:
         settings = self.settings

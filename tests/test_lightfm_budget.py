@@ -218,27 +218,42 @@ class _Store:
         return str(len(self.artifacts))
 
 
-@pytest.mark.parametrize("budget", [0.0, 500.0])
-def test_the_trainer_hands_the_rest_of_its_budget_to_the_recommender(budget: float) -> None:
-    settings = Settings(training_budget=budget, tuning_trials=2, seed=9, num_threads=1)
-    times = iter([10.0, 13.0])  # the tenant starts at 10; 3 s later the budget is handed over
-
-    def trainer_clock() -> float:
-        return next(times, 20.0)
-
+def _trainer(settings: Settings, store: _Store, clock: Any) -> Trainer:
     def make(name: str) -> Any:
         if name == "popularity":
             return PopularityRecommender(PopularityOptions())
-        return LightFMRecommender(OPTIONS, settings)
+        return LightFMRecommender(OPTIONS, settings, clock=clock)
 
     assert isinstance(make("lightfm"), Budgeted)
+    return Trainer(settings, source=None, store=store, make_recommender=make, clock=clock)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("budget", [0.0, 500.0])
+def test_the_trainer_hands_the_rest_of_its_budget_to_the_recommender(budget: float) -> None:
+    settings = Settings(training_budget=budget, tuning_trials=2, seed=9, num_threads=1)
+    times = iter([10.0])  # the tenant starts at 10; every later reading is 13
+
+    def trainer_clock() -> float:
+        return next(times, 13.0)
+
     store = _Store()
-    trainer = Trainer(
-        settings, source=None, store=store, make_recommender=make, clock=trainer_clock
-    )  # type: ignore[arg-type]
-    trainer.train_dataset(tiny_dataset())
+    _trainer(settings, store, trainer_clock).train_dataset(tiny_dataset())
     described = store.artifacts[-1].manifest["recommender"]
     if budget:
         assert described["time_budget_seconds"] == budget - 3.0
     else:
         assert "time_budget_seconds" not in described
+
+
+def test_untuned_the_gate_fit_and_the_final_fit_share_the_budget(clock: FakeClock) -> None:
+    full = tiny_dataset()
+    budget = 7 * _epoch_seconds(full.n_interactions)
+    settings = Settings(training_budget=budget, tuning_trials=0, seed=9, num_threads=1)
+    store = _Store()
+    started = clock.now
+    _trainer(settings, store, clock).train_dataset(full)
+    described = store.artifacts[-1].manifest["recommender"]
+    assert clock.now - started <= budget + 1e-9
+    assert store.artifacts[-1].manifest["validation"]["promoted"] == "lightfm"
+    # Without sharing, the gate's fit would take all 6 epochs and leave the final fit two.
+    assert described["epochs_trained"] == 4
