@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mlcore.errors import MLCoreError
 from mlcore.tuning import StudyConfig, run_study
 
 
@@ -99,3 +100,35 @@ def test_timeout_stops_inside_a_trial() -> None:
         clock=lambda: float(next(ticks)),
     )
     assert report.trials[0]["epochs_run"] < 30
+
+
+class BudgetedObjective(PeakObjective):
+    """Runs out of (pretend) budget after ``epochs_allowed`` epochs in all trials."""
+
+    def __init__(self, epochs_allowed: int) -> None:
+        super().__init__()
+        self.epochs_allowed = epochs_allowed
+        self.exhausted = False
+
+    def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
+        for epoch, score in super().checkpoints(params):
+            if len(self.epochs_run) > self.epochs_allowed:
+                self.exhausted = True
+                return
+            yield epoch, score
+
+
+def test_stop_ends_the_search_and_an_empty_trial_counts_as_pruned() -> None:
+    objective = BudgetedObjective(epochs_allowed=7)
+    first = {"quality": 0.5, "no_components": 16, "epochs": 5}
+    report = run_study(objective, _config(), first=first, stop=lambda: objective.exhausted)
+    # Trial 0 runs its 5 epochs; trial 1 gets 2 more, then the budget stops it and the search.
+    assert len(report.trials) == 2
+    assert [t["epochs_run"] for t in report.trials] == [5, 2]
+    assert report.trials[1]["state"] == "complete"  # a cut trial keeps its best epoch
+    # Without the stop, later trials get no checkpoint at all: pruned, not failed.
+    report = run_study(BudgetedObjective(epochs_allowed=5), _config(), first=first)
+    assert [t["state"] for t in report.trials] == ["complete"] + ["pruned"] * 11
+    assert report.best_params["quality"] == 0.5
+    with pytest.raises(MLCoreError, match="no tuning trial produced a score"):
+        run_study(BudgetedObjective(epochs_allowed=0), _config(), first=first)
