@@ -137,7 +137,7 @@ def run_store(args: argparse.Namespace) -> int:
 
 
 def run_legacy(args: argparse.Namespace) -> int:
-    from mlcore.demo_data import DemoConfig, write_demo_export
+    from mlcore.demo.export import DemoConfig, write_demo_export
 
     size = (1_000, 200, 20_000) if args.quick else (10_000, 2_000, 200_000)
     with tempfile.TemporaryDirectory() as scratch:

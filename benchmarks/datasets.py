@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks import movielens
 from mlcore.dataset import Dataset
-from mlcore.splits import Split, random_split, temporal_split
+from mlcore.training.splits import Split, random_split, temporal_split
 
 PROTOCOLS = ("random", "temporal")
 #: Demo sizes by name: (users, items, interactions); each roughly doubles the previous one.
@@ -45,7 +45,7 @@ def describe(name: str) -> str:
         )
     users, items, interactions = DEMO_SIZES[name]
     return (
-        f"mlcore.demo_data export, tenant 0: {users:,} users, {items:,} items, "
+        f"mlcore.demo.export export, tenant 0: {users:,} users, {items:,} items, "
         f"{interactions:,} interaction rows, seed 42"
     )
 
@@ -57,8 +57,8 @@ def cache_dir() -> Path:
 
 def demo_dataset(users: int, items: int, interactions: int, *, seed: int = 42) -> Dataset:
     """Generate a one-tenant demo export (cached under the temp folder) and build its dataset."""
-    from mlcore.dataset_builder import load_tenant_dataset
-    from mlcore.demo_data import DemoConfig, write_demo_export
+    from mlcore.demo.export import DemoConfig, write_demo_export
+    from mlcore.totara.dataset_builder import load_tenant_dataset
     from plugins.export_folder_source import ExportFolderSource
 
     folder = cache_dir() / f"demo-{users}-{items}-{interactions}-{seed}"

@@ -14,10 +14,10 @@ import dataclasses
 import sys
 import time
 
-from mlcore import movielens
-from mlcore.evaluation import evaluate, serving_scores
-from mlcore.splits import temporal_split
-from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender
+from mlcore.demo import movielens
+from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.splits import temporal_split
+from plugins.lightfm_recommender.recommender import LightFMOptions, LightFMRecommender
 
 
 def main(mode: str = "hybrid", trials: int = 6) -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.artifact import build_artifact
-from mlcore.dataset_builder import load_tenant_dataset
 from mlcore.interfaces import ServingArrays
-from mlcore.legacy_outputs import OutputOptions, write_tenant_files
+from mlcore.legacy.outputs import OutputOptions, write_tenant_files
+from mlcore.serving.artifact import build_artifact
+from mlcore.totara.dataset_builder import load_tenant_dataset
 from plugins.export_folder_source import ExportFolderSource
 
 

@@ -67,7 +67,7 @@ class LoadResult:
 
 def signed_headers(key: str) -> dict[str, str]:
     """Totara's request headers (contract §3.2) at the current time."""
-    from service.token import make_token
+    from mlcore.totara.token import make_token
 
     now = str(int(time.time()))
     return {
@@ -184,10 +184,10 @@ def synthetic_artifact(users: int, items: int, dim: int, seed: int) -> object:
     """A factor model over a synthetic tenant: items spread over the five components."""
     import scipy.sparse as sp
 
-    from mlcore.artifact import build_artifact
-    from mlcore.components import COMPONENTS
     from mlcore.dataset import Dataset
     from mlcore.interfaces import ServingArrays
+    from mlcore.item_types import COMPONENTS
+    from mlcore.serving.artifact import build_artifact
 
     rng = np.random.default_rng(seed)
     types = item_types(items)
@@ -218,7 +218,7 @@ def synthetic_artifact(users: int, items: int, dim: int, seed: int) -> object:
 
 def item_types(items: int) -> np.ndarray:
     """Component index of each synthetic item: five contiguous blocks (ids ``<component><k + 1>``)."""
-    from mlcore.components import COMPONENTS
+    from mlcore.item_types import COMPONENTS
 
     return np.sort(np.arange(items) % len(COMPONENTS)).astype(np.int8)
 
@@ -302,8 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from mlcore.components import COMPONENTS
-    from plugins.filesystem_store import FilesystemModelStore
+    from mlcore.item_types import COMPONENTS
+    from plugins.filesystem_store.store import FilesystemModelStore
 
     key = "load-benchmark-key"
     rng = np.random.default_rng(3)

@@ -1,6 +1,6 @@
 """ml-latest-small under the two evaluation protocols of ``../shared/data/README.md``.
 
-The mapping onto the export model is :mod:`mlcore.movielens` (movies as
+The mapping onto the export model is :mod:`mlcore.demo.movielens` (movies as
 ``engage_article`` items, genres as ``topic_*``, title + tags as ``document``).
 
 1. ``random``: only ratings >= 4 are interactions; a seeded random 80/20 split of them.
@@ -16,8 +16,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlcore.movielens import DEFAULT_DIR, MovieLensMissingError, load, require_dir, write_export
-from mlcore.splits import Split, random_split, temporal_split
+from mlcore.demo.movielens import (
+    DEFAULT_DIR,
+    MovieLensMissingError,
+    load,
+    require_dir,
+    write_export,
+)
+from mlcore.training.splits import Split, random_split, temporal_split
 
 __all__ = ["DEFAULT_DIR", "PROTOCOLS", "MovieLensMissingError", "load", "protocol_split"]
 __all__ += ["require_dir", "write_export"]

@@ -31,8 +31,8 @@ import scipy.sparse as sp
 from benchmarks.baselines import lightfm_serving
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.evaluation import evaluate, factor_scores
 from mlcore.interfaces import ServingArrays
+from mlcore.training.evaluation import evaluate, serving_scores
 
 EPOCH_BOUNDS = (1, 20)
 COMPONENT_BOUNDS = (25, 100)
@@ -142,7 +142,7 @@ class OriginalMethod:
     def _auc(self, train: Dataset, test: Dataset, epochs: int, n_components: int) -> float:
         model = self._fit_model(train, epochs, n_components)
         serving = lightfm_serving(model, *self._features)
-        return float(evaluate(factor_scores(serving), train, test).auc or 0.0)
+        return float(evaluate(serving_scores(serving), train, test).auc or 0.0)
 
     def anneal(self, dataset: Dataset) -> tuple[int, int]:
         """Simulated annealing over (epochs, n_components); returns the best point."""

@@ -23,10 +23,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from mlcore.components import COMPONENTS
-from mlcore.dataset_builder import build_dataset
-from mlcore.export_tables import USER_DATA_HEADER
-from mlcore.totara_export import parse_interactions, parse_item_data, parse_user_data
+from mlcore.item_types import COMPONENTS
+from mlcore.totara.dataset_builder import build_dataset
+from mlcore.totara.export_files import parse_interactions, parse_item_data, parse_user_data
+from mlcore.totara.tables import USER_DATA_HEADER
 
 T = TypeVar("T")
 USERS = 50_000

@@ -3,7 +3,7 @@
 For each dataset and protocol: split (``benchmarks.datasets``); for each model, tune
 when it is tunable (on a temporal per-user validation split carved from the TRAINING
 part only, never the test set), fit on the training part, and score with
-:func:`mlcore.evaluation.evaluate` (full ranking, training items excluded):
+:func:`mlcore.training.evaluation.evaluate` (full ranking, training items excluded):
 NDCG@10, precision@10, recall@10, AUC, catalogue coverage. Each result is written
 to ``results/quality/<dataset>__<protocol>__<model>.json`` as soon as it exists, so
 a long run can be resumed (``--reuse``) and the tables rebuilt
@@ -31,11 +31,11 @@ from benchmarks.baselines import LightFMOutOfTheBox
 from benchmarks.common import RESULTS_DIR, load_average, machine
 from benchmarks.original_method import OriginalMethod
 from mlcore.config import Settings, settings_with
-from mlcore.evaluation import evaluate, serving_scores
 from mlcore.interfaces import Tunable
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
-from mlcore.splits import Split, temporal_split
+from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.splits import Split, temporal_split
 
 log = logging.getLogger(__name__)
 QUALITY_DIR = RESULTS_DIR / "quality"

@@ -3,7 +3,7 @@
 Three measurements on one synthetic tenant (default 20,000 items in five types,
 10,000 users, 64 factors), published with the filesystem store:
 
-* ``compute``: one request's work in-process: :class:`mlcore.serving.TenantModel`
+* ``compute``: one request's work in-process: :class:`mlcore.serving.tenant_model.TenantModel`
   (memory-mapped arrays, one type slice, argpartition) against the original's
   approach (``LightFM.predict`` for every item with one thread, then sort and filter).
 * ``http``: ``mlservice serve`` (gunicorn, ``--workers``) on 127.0.0.1 under a bounded
@@ -38,13 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine  # noqa: E402
-from mlcore.artifact import build_artifact  # noqa: E402
-from mlcore.components import COMPONENTS  # noqa: E402
 from mlcore.dataset import Dataset  # noqa: E402
 from mlcore.interfaces import ServingArrays  # noqa: E402
-from plugins.filesystem_store import FilesystemModelStore  # noqa: E402
+from mlcore.item_types import COMPONENTS  # noqa: E402
+from mlcore.serving.artifact import build_artifact  # noqa: E402
+from mlcore.totara.token import make_token  # noqa: E402
+from plugins.filesystem_store.store import FilesystemModelStore  # noqa: E402
 from service.model_holder import _loaded  # noqa: E402
-from service.token import make_token  # noqa: E402
 
 KEY = "benchmark-key"
 

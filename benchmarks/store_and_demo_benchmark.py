@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.demo_data import DemoConfig, write_demo_export
+from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.interfaces import ModelArtifact
-from plugins.filesystem_store import FilesystemModelStore
+from plugins.filesystem_store.store import FilesystemModelStore
 
 
 def _timed_demo(folder: Path) -> None:

@@ -117,7 +117,7 @@ def train_large(model: str, size: tuple[int, int, int], threads: int) -> dict[st
     work = cache_dir()
     folder = work / f"export-{size[0]}-{size[1]}-{size[2]}"
     if not (folder / "user_interactions_0.csv").is_file():
-        from mlcore.demo_data import DemoConfig, write_demo_export
+        from mlcore.demo.export import DemoConfig, write_demo_export
 
         write_demo_export(
             folder,

@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from mlcore.components import COMPONENTS
+from mlcore.item_types import COMPONENTS
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ class ModelArtifact:
     """What a model store keeps for one tenant version: named arrays plus JSON.
 
     No pickle: every array is a plain numeric or fixed-width unicode numpy array,
-    and ``manifest`` is JSON-serialisable. See :mod:`mlcore.artifact` for the
+    and ``manifest`` is JSON-serialisable. See :mod:`mlcore.serving.artifact` for the
     names and meanings of the arrays.
     """
 
@@ -31,8 +31,9 @@ class ServingArrays:
     ``kind == "factors"``: score(u, i) = user_factors[u] . item_factors[i]
     + user_bias[u] + item_bias[i]; similar items by cosine of ``item_factors``.
     ``kind == "neighbours"``: score(u, i) = sum_j user_items[u, j] * similarity[j, i],
-    both CSR matrices in ``extra`` (see :mod:`mlcore.neighbours`); factors have width 0.
-    Other kinds may be added with their own array names in ``extra``.
+    both CSR matrices in ``extra`` (see :mod:`mlcore.serving.neighbours`); factors have width 0.
+    Every kind is a class in the table of :mod:`mlcore.serving.kinds`, with its own
+    array names in ``extra``.
 
     Attributes:
         kind: ``"factors"`` or ``"neighbours"``.
@@ -49,6 +50,16 @@ class ServingArrays:
     item_factors: np.ndarray
     item_bias: np.ndarray
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def named_arrays(self) -> dict[str, np.ndarray]:
+        """Every array by its artifact name: the four factor arrays and ``extra``."""
+        return {
+            "user_factors": self.user_factors,
+            "user_bias": self.user_bias,
+            "item_factors": self.item_factors,
+            "item_bias": self.item_bias,
+            **self.extra,
+        }
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from mlcore.config import Settings
 from mlcore.errors import ConfigError, DataSourceError
 from mlcore.hookspecs import hookimpl
 from mlcore.plugin_records import PluginRecord
-from service.token import signed_headers
+from mlcore.totara.token import signed_headers
 
 log = logging.getLogger(__name__)
 

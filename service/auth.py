@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import falcon
 
-from service.token import KEY_HEADER, TIME_HEADER, token_is_valid
+from mlcore.totara.token import KEY_HEADER, TIME_HEADER, token_is_valid
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import requests
 
 from mlcore.config import Settings
-from mlcore.serving import TenantModel
-from mlcore.train_log import last_training_summary
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.train_log import last_training_summary
 
 NO_HOSTNAME = "Unable to get Totara instance hostname"
 NO_DNS = "Unable to resolve the Totara instance hostname: {}"

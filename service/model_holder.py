@@ -23,7 +23,7 @@ from types import MappingProxyType
 import numpy as np
 
 from mlcore.interfaces import ModelArtifact, ModelStore
-from mlcore.serving import TenantModel
+from mlcore.serving.tenant_model import TenantModel
 
 log = logging.getLogger(__name__)
 

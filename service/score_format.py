@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from mlcore.components import strip_prefix
-from mlcore.serving import Recommendation
+from mlcore.item_types import strip_prefix
+from mlcore.serving.tenant_model import Recommendation
 
 # The same few thousand ids come back again and again; the regex is the costly part.
 _numeric_id = lru_cache(maxsize=1 << 16)(strip_prefix)

@@ -14,7 +14,7 @@ which stops cleanly on SIGTERM or SIGINT.
 :meth:`TrainerProcess.start` starts one scheduler *thread* in the calling process.
 The thread never trains: every run is a fresh child process,
 ``python -m service.trainer_process``, which builds the configured data source,
-model store and recommender and runs :class:`mlcore.training.Trainer` once. So
+model store and recommender and runs :class:`mlcore.training.trainer.Trainer` once. So
 LightFM/implicit threads never exist in the serving processes (they hang
 pre-forked gunicorn workers), a crashed or killed run only costs that run, and
 the previous models keep serving because the trainer publishes per tenant
@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Protocol
 
 from mlcore.config import Settings, load_settings
+from mlcore.configured_plugins import components
 from mlcore.errors import MLCoreError
-from mlcore.wiring import components
 from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.

@@ -2,7 +2,7 @@
 
 Started by :class:`service.trainer_process.TrainerProcess` for every scheduled
 run. Reads settings from the ``ML_*`` environment, builds the configured data
-source, model store and recommender, runs :class:`mlcore.training.Trainer` once
+source, model store and recommender, runs :class:`mlcore.training.trainer.Trainer` once
 and exits with 0 (every tenant trained or skipped), 1 (some tenant, or the
 tenant list, failed; previous models keep serving), 2 (invalid settings; a
 plugin that cannot be built also writes an ``all`` row to ``train_summary.log``)
@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlcore.artifact import SUCCESS
 from mlcore.config import VARIABLES, Settings, load_settings
+from mlcore.configured_plugins import Components, components
 from mlcore.errors import MLCoreError
-from mlcore.train_log import LogRow, append_rows, run_timestamp
-from mlcore.training import TenantOutcome, Trainer
-from mlcore.wiring import Components, components
+from mlcore.serving.artifact import SUCCESS
+from mlcore.training.train_log import LogRow, append_rows, run_timestamp
+from mlcore.training.trainer import TenantOutcome, Trainer
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_run")

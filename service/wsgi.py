@@ -19,7 +19,7 @@ _app: Callable[..., Iterable[bytes]] | None = None
 def build() -> Callable[..., Iterable[bytes]]:
     """Settings from the environment, the configured model store, the app; models loaded."""
     from mlcore.config import load_settings
-    from mlcore.wiring import components
+    from mlcore.configured_plugins import components
     from service.app import create_app
     from service.model_holder import ModelHolder
 

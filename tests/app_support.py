@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from mlcore.artifact import build_artifact, skipped_artifact
-from mlcore.components import COMPONENT_INDEX
 from mlcore.dataset import Dataset
 from mlcore.errors import ModelNotFoundError
 from mlcore.interfaces import ModelArtifact, ServingArrays
+from mlcore.item_types import COMPONENT_INDEX
+from mlcore.serving.artifact import build_artifact, skipped_artifact
 
 #: Items per component of :func:`tiny_artifact`, in COMPONENTS order (ids from 1).
 ITEMS = {
@@ -132,7 +132,7 @@ TOTARA_HEADERS = {"User-Agent": "TotaraBot/1.0"}
 
 def totara_headers(key: str = KEY, now: float = NOW, offset: int = 0) -> dict[str, str]:
     """Headers as Totara sends them (§3.2): mixed-case names, integer time, bot agent."""
-    from service.token import make_token
+    from mlcore.totara.token import make_token
 
     time_string = str(int(now) + offset)
     return {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.components import COMPONENTS
+from mlcore.item_types import COMPONENTS
 
 USER_HEADER = (
     "user_id,lang,city,country,interests,asp_position,positions,organisations,"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mlcore.components import COMPONENTS
 from mlcore.dataset import Dataset
+from mlcore.item_types import COMPONENTS
 
 #: Items per component (courses, workspaces, articles, microlearning, playlists).
 TYPE_COUNTS = (12, 0, 9, 3, 6)

@@ -16,17 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlcore.artifact import build_artifact
-from mlcore.components import COMPONENTS, FAMILIES
 from mlcore.config import Settings
 from mlcore.dataset import Dataset
 from mlcore.errors import MLCoreError, NotFittedError
-from mlcore.evaluation import serving_scores
 from mlcore.interfaces import ModelArtifact, ModelStore, Recommender, ServingArrays
+from mlcore.item_types import COMPONENTS, FAMILIES
 from mlcore.plugin_manager import make_plugin_manager
-from mlcore.ranking import top_n
 from mlcore.registry import Registry
-from mlcore.serving import TenantModel
+from mlcore.serving.artifact import build_artifact
+from mlcore.serving.kinds import serving_kind
+from mlcore.serving.ranking import top_n
+from mlcore.serving.tenant_model import TenantModel
 from tests.recommender_data import PROBE, WITHHELD, block_dataset, make_dataset
 
 MakeRecommender = Callable[[], Recommender]
@@ -83,11 +83,11 @@ def publish_and_load(
 def direct_ranking(
     serving: ServingArrays, dataset: Dataset, user: int, component: str, n: int
 ) -> list[tuple[str, float]]:
-    """The top ``n`` of ``component`` for ``user`` scored straight from the exported arrays."""
-    scores = serving_scores(serving)(np.array([user]))[0].astype(np.float32)
+    """The top ``n`` of ``component`` for ``user`` scored straight from the exported arrays,
+    with the one score formula of their serving kind."""
     window = dataset.type_slice(COMPONENTS.index(component))
+    values = serving_kind(serving.kind)(serving.named_arrays()).user_scores(user, window)
     seen = dataset.positives[user].indices
-    values = scores[window].copy()
     inside = seen[(seen >= window.start) & (seen < window.stop)]
     values[inside - window.start] = -np.inf
     return [(str(dataset.item_ids[window.start + i]), float(values[i])) for i in top_n(values, n)]

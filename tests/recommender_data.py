@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from mlcore.components import COMPONENT_INDEX, COMPONENTS, split_item_id
 from mlcore.dataset import Dataset
+from mlcore.item_types import COMPONENT_INDEX, COMPONENTS, split_item_id
 
 PROBE = "probe"
 WITHHELD = "container_course3"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from mlcore.errors import ConfigError
+from mlcore.totara.token import make_token
 from service.commands.call_command import signed_request_headers
 from service.commands.demo_command import demo_environment
 from service.commands.serve_command import NO_KEY, serve
-from service.token import make_token
 
 
 def test_call_headers_are_totaras() -> None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from mlcore.config import Settings
-from mlcore.train_log import LogRow, append_rows
+from mlcore.training.train_log import LogRow, append_rows
 from service.app import create_app
 from service.health import STATUS_QUERY, HealthCheck, resolve_host
 from tests.app_support import (

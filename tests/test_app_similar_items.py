@@ -6,8 +6,8 @@ import falcon.testing
 import numpy as np
 import pytest
 
-from mlcore.components import FAMILIES, split_item_id
 from mlcore.config import Settings
+from mlcore.item_types import FAMILIES, split_item_id
 from service.app import create_app
 from service.score_format import format_score
 from tests.app_support import (

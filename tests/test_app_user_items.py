@@ -8,8 +8,8 @@ import falcon.testing
 import numpy as np
 import pytest
 
-from mlcore.components import COMPONENTS
 from mlcore.config import Settings
+from mlcore.item_types import COMPONENTS
 from service.app import create_app
 from service.score_format import format_score
 from tests.app_support import (

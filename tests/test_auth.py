@@ -8,9 +8,9 @@ import falcon.testing
 import pytest
 
 from mlcore.config import Settings
+from mlcore.totara.token import make_token
 from service.app import create_app
 from service.auth import REJECTED
-from service.token import make_token
 from tests.app_support import KEY, NOW, MemoryModelStore, tiny_artifact, totara_headers
 
 PROTECTED = ["/user-items", "/similar-items", "/health-check"]

@@ -19,9 +19,9 @@ from benchmarks import datasets, quality, quality_tables
 from benchmarks.original_method import COMPONENT_BOUNDS, EPOCH_BOUNDS, OriginalMethod, clean_text
 from benchmarks.training_cost import growth_exponent
 from mlcore.config import load_settings
+from mlcore.demo.movielens import MovieLensMissingError, require_dir, topic_column
 from mlcore.interfaces import ServingArrays, TuningReport
-from mlcore.movielens import MovieLensMissingError, require_dir, topic_column
-from mlcore.splits import temporal_split
+from mlcore.training.splits import temporal_split
 
 TINY = "demo-tiny"
 
@@ -137,7 +137,7 @@ def test_movielens_absent_gives_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_tune_command_writes_report_and_a_loadable_config(tmp_path: Path, monkeypatch) -> None:
-    from mlcore.demo_data import DemoConfig, write_demo_export
+    from mlcore.demo.export import DemoConfig, write_demo_export
     from service.cli import main
 
     for name in ("ML_CONFIG_FILE", "ML_RECOMMENDER", "ML_RECOMMENDER_OPTIONS"):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mlcore.components import COMPONENTS
 from mlcore.config import VARIABLES
-from mlcore.train_log import read_rows
+from mlcore.item_types import COMPONENTS
+from mlcore.training.train_log import read_rows
 from service.cli import main
 
 SECRET = "do-not-print-Zq81"

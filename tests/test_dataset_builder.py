@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcore.components import COMPONENTS
-from mlcore.dataset_builder import build_dataset, latest_per_pair, load_tenant_dataset
 from mlcore.errors import DataSourceError, ExportFormatError
-from mlcore.export_tables import USER_DATA_HEADER
-from mlcore.totara_export import parse_interactions, parse_item_data, parse_user_data
+from mlcore.item_types import COMPONENTS
+from mlcore.totara.dataset_builder import build_dataset, latest_per_pair, load_tenant_dataset
+from mlcore.totara.export_files import parse_interactions, parse_item_data, parse_user_data
+from mlcore.totara.tables import USER_DATA_HEADER
 from tests.php_csv import php_csv
 
 USER_HEADER = list(USER_DATA_HEADER)

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcore.components import COMPONENTS
-from mlcore.dataset_builder import load_tenant_dataset
-from mlcore.demo_data import USER_HEADER, YEAR_SECONDS, DemoConfig, write_demo_export
-from mlcore.export_csv import read_rows
-from mlcore.php_csv_writer import php_csv_line
-from mlcore.totara_export import parse_tenants
-from mlcore.training import MIN_ITEMS, MIN_USERS
+from mlcore.demo.export import USER_HEADER, YEAR_SECONDS, DemoConfig, write_demo_export
+from mlcore.item_types import COMPONENTS
+from mlcore.totara.csv_reader import read_rows
+from mlcore.totara.dataset_builder import load_tenant_dataset
+from mlcore.totara.export_files import parse_tenants
+from mlcore.totara.php_csv import php_csv_line
+from mlcore.training.trainer import MIN_ITEMS, MIN_USERS
 from plugins.export_folder_source import ExportFolderSource
 
 NOW = 1_790_000_000

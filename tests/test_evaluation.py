@@ -11,11 +11,11 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcore import ranking
 from mlcore.dataset import Dataset
-from mlcore.evaluation import Metrics, _auc, evaluate, factor_scores
 from mlcore.interfaces import ServingArrays
-from mlcore.ranking import top_n
+from mlcore.serving import ranking
+from mlcore.serving.ranking import top_n
+from mlcore.training.evaluation import Metrics, _auc, evaluate, serving_scores
 
 N_ITEMS = 5
 
@@ -93,7 +93,7 @@ def test_no_test_users_gives_zeros() -> None:
     assert metrics.users == 0 and metrics.precision == 0.0 and metrics.coverage == 0.0
 
 
-def test_factor_scores_are_dot_products_plus_biases() -> None:
+def test_factor_kind_scores_are_dot_products_plus_biases() -> None:
     serving = ServingArrays(
         kind="factors",
         user_factors=np.array([[1, 2], [0, 1]], np.float32),
@@ -101,7 +101,7 @@ def test_factor_scores_are_dot_products_plus_biases() -> None:
         item_factors=np.array([[1, 0], [0, 1], [2, 2]], np.float32),
         item_bias=np.array([0, 1, -1], np.float32),
     )
-    scores = factor_scores(serving)(np.array([1, 0]))
+    scores = serving_scores(serving)(np.array([1, 0]))
     np.testing.assert_allclose(scores, [[-1, 1, 0], [1.5, 3.5, 5.5]])
 
 

@@ -4,8 +4,8 @@ The package is made discoverable exactly as pip would: a ``.dist-info`` folder w
 its ``entry_points.txt`` (generated from the package's own ``pyproject.toml``) on
 ``sys.path``, found by ``importlib.metadata`` and loaded by pluggy. Nothing in
 ``mlcore``, ``plugins`` or ``service`` knows about it. Then it passes the recommender
-contract, trains through :class:`mlcore.training.Trainer` and serves through
-:class:`mlcore.serving.TenantModel` and the Falcon app.
+contract, trains through :class:`mlcore.training.trainer.Trainer` and serves through
+:class:`mlcore.serving.tenant_model.TenantModel` and the Falcon app.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import falcon.testing
 import pytest
 
 from mlcore.config import Settings
+from mlcore.configured_plugins import components
 from mlcore.interfaces import Recommender
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
-from mlcore.serving import TenantModel
-from mlcore.training import Trainer
-from mlcore.wiring import components
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.trainer import Trainer
 from tests import recommender_contract as contract
 from tests.recommender_data import write_trending_export
 
@@ -120,7 +120,7 @@ def test_example_trains_with_the_trainer_and_serves(installed: Path) -> None:
 
 def _check_http(settings: Settings, store: object) -> None:
     app_module = pytest.importorskip("service.app")
-    token_module = pytest.importorskip("service.token")
+    token_module = pytest.importorskip("mlcore.totara.token")
     app = app_module.create_app(settings, store)
     client = falcon.testing.TestClient(app)
     headers = token_module.signed_headers(settings.effective_key, time.time)

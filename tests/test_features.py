@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcore.components import COMPONENTS
-from mlcore.export_tables import LIST_COLUMNS, ItemsTable, UsersTable
-from mlcore.features import item_features, top_categories, user_features
+from mlcore.item_types import COMPONENTS
+from mlcore.totara.features import item_features, top_categories, user_features
+from mlcore.totara.tables import LIST_COLUMNS, ItemsTable, UsersTable
 
 
 def users_with(**lists: tuple[tuple[str, ...], ...]) -> UsersTable:

@@ -15,7 +15,7 @@ from mlcore.errors import ModelNotFoundError, ModelStoreError
 from mlcore.interfaces import ModelArtifact, ModelStore
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
-from plugins.filesystem_store import FilesystemModelStore
+from plugins.filesystem_store.store import FilesystemModelStore
 
 
 class FakeClock:

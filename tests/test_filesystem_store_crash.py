@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mlcore.interfaces import ModelArtifact
-from plugins.filesystem_store import FilesystemModelStore
+from plugins.filesystem_store.store import FilesystemModelStore
 
 KILLS = 60
 

@@ -8,13 +8,13 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcore import neighbours
-from mlcore.artifact import build_artifact
-from mlcore.evaluation import serving_scores
 from mlcore.interfaces import ServingArrays
-from mlcore.serving import TenantModel
+from mlcore.serving import neighbours
+from mlcore.serving.artifact import build_artifact
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.evaluation import serving_scores
 from plugins.implicit_recommender import make_item_knn
-from plugins.item_knn_recommender import ItemKNNOptions, top_k_rows
+from plugins.implicit_recommender.item_knn import ItemKNNOptions, top_k_rows
 from tests.recommender_data import ITEMS, random_dataset
 
 
@@ -48,7 +48,7 @@ def test_numpy_user_scores_equal_the_sparse_product(data: st.DataObject) -> None
     }
     expected = (user_items.astype(np.float64) @ similarity.astype(np.float64)).toarray()
     for user in range(n_users):
-        scores = neighbours.user_scores(arrays, user, n_items)
+        scores = neighbours.NeighboursKind(arrays).user_scores(user, slice(0, n_items))
         assert scores.dtype == np.float32 and scores.shape == (n_items,)
         np.testing.assert_allclose(scores, expected[user], rtol=1e-6)
 

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from mlcore.config import Settings, load_settings
+from mlcore.configured_plugins import components
 from mlcore.dataset import Dataset
 from mlcore.errors import ConfigError
-from mlcore.evaluation import serving_scores
 from mlcore.interfaces import ServingArrays
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
-from mlcore.wiring import components
+from mlcore.training.evaluation import serving_scores
 from plugins.implicit_recommender import (
     ImplicitALSOptions,
     ImplicitBPROptions,
@@ -25,7 +25,7 @@ from plugins.implicit_recommender import (
     make_bpr,
     make_item_knn,
 )
-from plugins.item_knn_recommender import ItemKNNOptions
+from plugins.implicit_recommender.item_knn import ItemKNNOptions
 from plugins.popularity_recommender import PopularityOptions, PopularityRecommender
 from tests.recommender_contract import direct_ranking
 from tests.recommender_data import BLOCKS, ITEMS, block_dataset, make_dataset, random_dataset

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from mlcore.config import Settings
-from mlcore.demo_data import DemoConfig, write_demo_export
-from mlcore.serving import TenantModel
-from mlcore.training import Trainer
-from mlcore.wiring import components
+from mlcore.configured_plugins import components
+from mlcore.demo.export import DemoConfig, write_demo_export
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.trainer import Trainer
 from tests.recommender_contract import model_store
 
 CASES = [

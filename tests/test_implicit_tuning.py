@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from mlcore.config import Settings
-from mlcore.evaluation import evaluate, serving_scores
 from mlcore.interfaces import Tunable
-from mlcore.splits import temporal_split
+from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.splits import temporal_split
 from plugins.implicit_recommender import ImplicitALSOptions, make_als, make_bpr, make_item_knn
-from plugins.implicit_tuning import SPACES
+from plugins.implicit_recommender.tuning import SPACES
 from tests.recommender_data import random_dataset
 
 ONE_THREAD = Settings(num_threads=1, seed=5)

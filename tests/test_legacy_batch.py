@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlcore.components import COMPONENTS
 from mlcore.config import load_settings
-from mlcore.legacy_batch import COMPLETED, FAILED, STARTED, LegacyBatch, tenant_trainer
-from mlcore.legacy_outputs import OutputOptions, TenantFiles
-from mlcore.wiring import components
+from mlcore.configured_plugins import components
+from mlcore.item_types import COMPONENTS
+from mlcore.legacy.batch import COMPLETED, FAILED, STARTED, LegacyBatch, tenant_trainer
+from mlcore.legacy.outputs import OutputOptions, TenantFiles
 from plugins.export_folder_source import ExportFolderSource
 from service.cli import main
 from tests.legacy_support import import_i2i, import_i2u, write_tenant, write_tenants
@@ -254,10 +254,10 @@ def test_downrank_setting_keeps_seen_items_below_others(
 
 def test_rankings_are_the_model_scores(export: Path) -> None:
     """Against brute force on known factors: i2u scores and order, i2i cosines."""
-    from mlcore.artifact import build_artifact
-    from mlcore.dataset_builder import load_tenant_dataset
     from mlcore.interfaces import ModelArtifact, ServingArrays
-    from mlcore.legacy_outputs import write_tenant_files
+    from mlcore.legacy.outputs import write_tenant_files
+    from mlcore.serving.artifact import build_artifact
+    from mlcore.totara.dataset_builder import load_tenant_dataset
 
     dataset = load_tenant_dataset(ExportFolderSource(export), "6")
     rng = np.random.default_rng(11)
@@ -358,7 +358,7 @@ def test_lightfm_with_the_query_mode_writes_importable_files(
 
 def test_query_and_threads_reach_the_recommender_settings_and_options() -> None:
     from mlcore.config import Settings
-    from mlcore.legacy_batch import legacy_settings
+    from mlcore.legacy.batch import legacy_settings
 
     base = Settings(recommender_options={"mode": "mf", "epochs": 3})
     lightfm = frozenset({"mode", "num_threads", "study_storage", "epochs"})
@@ -376,9 +376,9 @@ def test_query_and_threads_reach_the_recommender_settings_and_options() -> None:
 
 def test_item_neighbour_models_use_their_stored_similarities(export: Path) -> None:
     """The ``neighbours`` serving kind: i2u from its scores, i2i from its item-item matrix."""
-    from mlcore.artifact import build_artifact
-    from mlcore.dataset_builder import load_tenant_dataset
-    from mlcore.legacy_outputs import write_tenant_files
+    from mlcore.legacy.outputs import write_tenant_files
+    from mlcore.serving.artifact import build_artifact
+    from mlcore.totara.dataset_builder import load_tenant_dataset
 
     settings = load_settings()
     dataset = load_tenant_dataset(ExportFolderSource(export), "1")
@@ -415,7 +415,7 @@ def test_outputs_and_flags_get_the_usual_file_permissions(export: Path) -> None:
 
 
 def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
-    from mlcore.legacy_outputs import write_atomic
+    from mlcore.legacy.outputs import write_atomic
 
     target = tmp_path / "i2u_1.csv"
     target.write_bytes(b"uid,iid,ranking\n2,engage_article1,1.000000000000\n")

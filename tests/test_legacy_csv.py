@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mlcore.legacy_csv import csv_field, csv_lines, field_matrix, fixed12
+from mlcore.legacy.csv_files import csv_field, csv_lines, field_matrix, fixed12
 
 float32s = st.floats(width=32, allow_nan=False, allow_infinity=False)
 

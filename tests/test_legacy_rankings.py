@@ -8,16 +8,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mlcore.legacy_rankings import (
+from mlcore.legacy.rankings import (
     apply_seen_policy,
     block_bounds,
     cooccurrence_rows,
-    cosine_rows,
     family_ids,
     positives_mask,
     similar_block,
     top_k_rows,
 )
+from mlcore.serving.factors import FactorsKind
+
+
+def cosine_rows(vectors: np.ndarray):  # noqa: ANN201 - the factor kind's similarity, as legacy uses it
+    kind = FactorsKind({"item_factors": vectors})
+    return lambda rows: kind.similarity_rows(np.arange(rows.start, rows.stop), slice(0, len(vectors)))
+
 
 # Few distinct values, so ties are common and the tie rule is exercised.
 score_matrices = hnp.arrays(
@@ -78,7 +84,7 @@ def test_similar_block_matches_brute_force_cosine_without_the_item_itself() -> N
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     rows = slice(2, 7)
-    columns, values = similar_block(cosine_rows(unit)(rows), rows, 3)
+    columns, values = similar_block(cosine_rows(vectors)(rows), rows, 3)
     for offset, target in enumerate(range(2, 7)):
         finite = np.isfinite(values[offset])
         if target == 4:

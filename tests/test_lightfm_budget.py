@@ -16,15 +16,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import plugins.lightfm_recommender as recommender_module
-import plugins.lightfm_tuning as tuning_module
+import plugins.lightfm_recommender.recommender as recommender_module
+import plugins.lightfm_recommender.tuning as tuning_module
 from mlcore.config import Settings
 from mlcore.interfaces import Budgeted, ModelArtifact
-from mlcore.splits import temporal_split
-from mlcore.training import Trainer
-from plugins.lightfm_budget import TimeBudget, TuningPace, plan_final_fit
-from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender
-from plugins.lightfm_tuning import TrainingData, serving_arrays
+from mlcore.training.splits import temporal_split
+from mlcore.training.trainer import Trainer
+from plugins.lightfm_recommender.budget import TimeBudget, TuningPace, plan_final_fit
+from plugins.lightfm_recommender.recommender import LightFMOptions, LightFMRecommender
+from plugins.lightfm_recommender.tuning import TrainingData, serving_arrays
 from plugins.popularity_recommender import PopularityOptions, PopularityRecommender
 from tests.lightfm_fixtures import tiny_dataset
 

@@ -1,13 +1,13 @@
-"""mlcore.evaluation agrees with lightfm.evaluation on the same model and data."""
+"""mlcore.training.evaluation agrees with lightfm.evaluation on the same model and data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mlcore.evaluation import evaluate, factor_scores
-from mlcore.splits import random_split
-from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender
+from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.splits import random_split
+from plugins.lightfm_recommender.recommender import LightFMOptions, LightFMRecommender
 from tests.lightfm_fixtures import tiny_dataset
 
 
@@ -19,7 +19,7 @@ def test_precision_and_auc_equal_lightfm_evaluation(k: int) -> None:
     options = LightFMOptions(mode="partial", no_components=6, epochs=3, num_threads=1, seed=2)
     recommender = LightFMRecommender(options).fit(split.train)
     serving = recommender.export()
-    scores = factor_scores(serving)(np.arange(split.train.n_users))
+    scores = serving_scores(serving)(np.arange(split.train.n_users))
     # Without ties the two rankings are unambiguous.
     assert all(np.unique(row).size == row.size for row in scores)
     train_m, test_m = split.train.interactions, split.test.interactions
@@ -34,7 +34,7 @@ def test_precision_and_auc_equal_lightfm_evaluation(k: int) -> None:
     expected_precision = precision_at_k(recommender.model_, k=k, **common).mean()
     expected_auc = auc_score(recommender.model_, **common).mean()
 
-    metrics = evaluate(factor_scores(serving), split.train, split.test, k=k)
+    metrics = evaluate(serving_scores(serving), split.train, split.test, k=k)
 
     assert metrics.users == int((test_m.getnnz(axis=1) > 0).sum())
     assert metrics.precision == pytest.approx(expected_precision, abs=1e-5)

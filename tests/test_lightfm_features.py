@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlcore.stopwords import load_stop_words
-from mlcore.text_features import tfidf_features
-from plugins.lightfm_features import build_features
+from plugins.lightfm_recommender.features import build_features
+from plugins.lightfm_recommender.stopwords import load_stop_words
+from plugins.lightfm_recommender.text_features import tfidf_features
 from tests.lightfm_fixtures import tiny_dataset
 
 

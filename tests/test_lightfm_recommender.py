@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlcore.artifact import build_artifact
-from mlcore.components import COMPONENTS
 from mlcore.config import Settings
 from mlcore.errors import ConfigError, NotFittedError
-from mlcore.evaluation import factor_scores
 from mlcore.interfaces import Recommender, Tunable
+from mlcore.item_types import COMPONENTS
 from mlcore.options import build_options
-from mlcore.serving import TenantModel
+from mlcore.serving.artifact import build_artifact
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.evaluation import serving_scores
 from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender, mlcore_recommenders
 from tests.lightfm_fixtures import N_COLD, N_USERS, tiny_dataset
 
@@ -56,7 +56,7 @@ def test_numpy_and_tenant_model_rank_like_lightfm_predict(mode: str) -> None:
     model = TenantModel(
         build_artifact(dataset, serving, backend="lightfm", algorithm=mode, details={})
     )
-    score = factor_scores(serving)
+    score = serving_scores(serving)
     positives = dataset.positives.tocsr()
     for user in (0, 1, 7, N_USERS - 1):
         expected = _predict(recommender, user, dataset.n_items)

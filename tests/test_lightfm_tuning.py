@@ -10,9 +10,9 @@ import pytest
 
 from mlcore.config import Settings
 from mlcore.errors import ConfigError
-from mlcore.splits import temporal_split
-from plugins.lightfm_recommender import LightFMOptions, LightFMRecommender
-from plugins.lightfm_tuning import TrainingData, serving_arrays, train_epochs
+from mlcore.training.splits import temporal_split
+from plugins.lightfm_recommender.recommender import LightFMOptions, LightFMRecommender
+from plugins.lightfm_recommender.tuning import TrainingData, serving_arrays, train_epochs
 from tests.lightfm_fixtures import tiny_dataset
 
 TINY = {

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlcore import movielens
 from mlcore.dataset import Dataset
-from mlcore.dataset_builder import load_tenant_dataset
+from mlcore.demo import movielens
+from mlcore.totara.dataset_builder import load_tenant_dataset
 from plugins.export_folder_source import ExportFolderSource
 
 

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcore import ranking
-from mlcore.ranking import top_n, top_n_rows
+from mlcore.serving import ranking
+from mlcore.serving.ranking import top_n, top_n_rows
 
 #: Few distinct values, so ties (also at the top-n boundary) are common.
 TIED = [0.0, 1.0, 2.0, 2.5, 3.0, -np.inf]

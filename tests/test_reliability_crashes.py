@@ -36,16 +36,16 @@ import numpy as np
 import pytest
 import requests
 
-import plugins.filesystem_store
+import plugins.filesystem_store.store
 from mlcore.config import Settings, load_settings
-from mlcore.demo_data import DemoConfig, write_demo_export
-from mlcore.serving import TenantModel
-from mlcore.train_log import read_rows
-from mlcore.wiring import components
-from plugins.filesystem_store import FilesystemModelStore
+from mlcore.configured_plugins import components
+from mlcore.demo.export import DemoConfig, write_demo_export
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.totara.token import make_token
+from mlcore.training.train_log import read_rows
+from plugins.filesystem_store.store import FilesystemModelStore
 from service.app import create_app
 from service.model_holder import ModelHolder
-from service.token import make_token
 from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
 from tests.app_support import signed_get as signed_get_with_key
@@ -187,14 +187,14 @@ def test_worker_catches_up_when_the_publisher_died_before_moving_the_token(
     clock = FakeClock()
     holder = ModelHolder(store, interval=0, clock=clock, full_check_interval=60)
     first = holder.models()["0"].version
-    real_replace = plugins.filesystem_store.replace_file
+    real_replace = plugins.filesystem_store.store.replace_file
 
     def dies_before_token(path: Path, content: bytes) -> None:
         if path.name == "generation":
             raise KeyboardInterrupt("killed")  # what the publisher would have done next
         real_replace(path, content)
 
-    monkeypatch.setattr(plugins.filesystem_store, "replace_file", dies_before_token)
+    monkeypatch.setattr(plugins.filesystem_store.store, "replace_file", dies_before_token)
     with pytest.raises(KeyboardInterrupt):
         store.publish("0", store.load("0"))
     monkeypatch.undo()
@@ -395,8 +395,8 @@ def test_disk_full_injected(
     before_versions = {t: store.versions(t) for t in TENANTS}
     before = answers(settings, store)
     real_write, real_replace = (
-        plugins.filesystem_store.write_array,
-        plugins.filesystem_store.replace_file,
+        plugins.filesystem_store.store.write_array,
+        plugins.filesystem_store.store.replace_file,
     )
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -411,11 +411,11 @@ def test_disk_full_injected(
         real_replace(path, content)
 
     if where == "second array":
-        monkeypatch.setattr(plugins.filesystem_store, "write_array", write_array)
+        monkeypatch.setattr(plugins.filesystem_store.store, "write_array", write_array)
         # Tenant 2 (skipped: too small) publishes a single array, which still fits.
         _assert_disk_full_run_kept_everything(settings, before_versions, before, TRAINED)
     else:
-        monkeypatch.setattr(plugins.filesystem_store, "replace_file", replace_file)
+        monkeypatch.setattr(plugins.filesystem_store.store, "replace_file", replace_file)
         outcomes = run_once(settings)
         assert all(o.failed and "No space left on device" in o.message for o in outcomes)
         # The new version directory is complete (renamed into place) but never current.

@@ -25,9 +25,9 @@ import pytest
 from benchmarks.load_benchmark import free_port, run_load, start_service, stop_service
 from mlcore.config import Settings
 from mlcore.interfaces import ModelArtifact
-from plugins.filesystem_store import FilesystemModelStore
+from mlcore.totara.token import make_token
+from plugins.filesystem_store.store import FilesystemModelStore
 from service.app import create_app
-from service.token import make_token
 from tests.app_support import MemoryModelStore, tiny_artifact
 
 KEY = "load-Key-9090"

@@ -3,7 +3,7 @@
 Each case publishes a first version of every tenant from the fake Totara
 (``tests/fake_totara.py``, real HTTP on 127.0.0.1), starts a serving app over the
 store (holder checking every request, as a running worker would), breaks Totara in
-one way, trains again with the same :class:`mlcore.training.Trainer` the trainer
+one way, trains again with the same :class:`mlcore.training.trainer.Trainer` the trainer
 process runs, and checks:
 
 * bounded requests (one per failed file; ``retries + 1`` for 202) and bounded time;
@@ -29,10 +29,10 @@ import falcon.testing
 import pytest
 
 from mlcore.config import Settings, load_settings
-from mlcore.demo_data import DemoConfig, write_demo_export
-from mlcore.train_log import FETCH_FAILED, last_training_summary, read_rows
-from mlcore.training import Trainer
-from mlcore.wiring import Components, components
+from mlcore.configured_plugins import Components, components
+from mlcore.demo.export import DemoConfig, write_demo_export
+from mlcore.training.train_log import FETCH_FAILED, last_training_summary, read_rows
+from mlcore.training.trainer import Trainer
 from service.app import create_app
 from tests.app_support import signed_get as signed_get_with_key
 from tests.fake_totara import Behaviour, FakeTotara

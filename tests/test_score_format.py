@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcore.serving import Recommendation
+from mlcore.serving.tenant_model import Recommendation
 from service.score_format import format_score, item_pairs
 
 SCORE = re.compile(r"[ -](0|[1-9][0-9]*)\.[0-9]{4}")

@@ -23,12 +23,12 @@ import falcon.testing
 import pytest
 import requests
 
-import service.token
+import mlcore.totara.token
 from mlcore.config import Settings
-from mlcore.demo_data import DemoConfig, write_demo_export
+from mlcore.demo.export import DemoConfig, write_demo_export
+from mlcore.totara.token import make_token
 from service.app import create_app
 from service.auth import REJECTED
-from service.token import make_token
 from tests.app_support import NOW, MemoryModelStore, tiny_artifact
 from tests.fake_totara import FakeTotara
 from tests.serve_process import free_port, start_serve, stop_serve
@@ -124,7 +124,7 @@ def test_replay_within_the_window_is_accepted_and_rejected_after() -> None:
 
 
 class CompareSpy:
-    """Stands in for the ``hmac`` module inside :mod:`service.token`; records comparisons."""
+    """Stands in for the ``hmac`` module inside :mod:`mlcore.totara.token`; records comparisons."""
 
     def __init__(self, answer: bool | None = None) -> None:
         self.calls: list[tuple[bytes, bytes]] = []
@@ -144,7 +144,7 @@ def test_digest_is_compared_with_hmac_compare_digest_only(
     for forced in (None, not valid):
         spy = CompareSpy(forced)
         monkeypatch.setattr(
-            service.token, "hmac", SimpleNamespace(compare_digest=spy.compare_digest)
+            mlcore.totara.token, "hmac", SimpleNamespace(compare_digest=spy.compare_digest)
         )
         result = app_client(Clock(NOW)).simulate_get("/health-check", headers=headers)
         assert spy.calls == [
@@ -157,7 +157,7 @@ def test_digest_is_compared_with_hmac_compare_digest_only(
 
 def test_time_checks_come_before_any_digest_work(monkeypatch: pytest.MonkeyPatch) -> None:
     spy = CompareSpy()
-    monkeypatch.setattr(service.token, "hmac", SimpleNamespace(compare_digest=spy.compare_digest))
+    monkeypatch.setattr(mlcore.totara.token, "hmac", SimpleNamespace(compare_digest=spy.compare_digest))
     client = app_client(Clock(NOW))
     for name in ("stale 31 s", "future 31 s", "huge time", "negative time"):
         assert client.simulate_get("/health-check", headers=MALFORMED[name]).status_code == 401

@@ -19,11 +19,11 @@ import falcon.testing
 import pytest
 import requests
 
-from mlcore.components import COMPONENTS
 from mlcore.config import Settings
-from plugins.filesystem_store import FilesystemModelStore
+from mlcore.item_types import COMPONENTS
+from mlcore.totara.token import make_token
+from plugins.filesystem_store.store import FilesystemModelStore
 from service.app import create_app
-from service.token import make_token
 from tests.app_support import KEY, tiny_artifact, untrained_artifact
 from tests.serve_process import free_port, start_serve, stop_serve
 

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mlcore.components import COMPONENTS, FAMILIES
 from mlcore.interfaces import ModelArtifact
-from mlcore.ranking import top_n
-from mlcore.serving import TenantModel
+from mlcore.item_types import COMPONENTS, FAMILIES
+from mlcore.serving.ranking import top_n
+from mlcore.serving.tenant_model import TenantModel
 
 # Items grouped by component: 2 courses, 1 workspace, 3 articles, 2 microlearning, 2 playlists.
 COUNTS = (2, 1, 3, 2, 2)

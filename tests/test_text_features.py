@@ -11,8 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcore.stopwords import load_stop_words, nltk_data_dirs, packaged_stop_words, read_nltk_corpus
-from mlcore.text_features import clean_text, tfidf_features
+from plugins.lightfm_recommender.stopwords import (
+    load_stop_words,
+    nltk_data_dirs,
+    packaged_stop_words,
+    read_nltk_corpus,
+)
+from plugins.lightfm_recommender.text_features import clean_text, tfidf_features
 
 STOP = frozenset({"the", "and", "et", "la"})
 

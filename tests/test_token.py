@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.token import make_token, signed_headers, token_is_valid
+from mlcore.totara.token import make_token, signed_headers, token_is_valid
 
 VECTORS = [
     ("123456", "a44934344c553000cb198d77cae685d33563617a01b17dc60d45a5557ad9c21d"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlcore.components import COMPONENT_INDEX
 from mlcore.errors import ExportFormatError
-from mlcore.totara_export import (
+from mlcore.item_types import COMPONENT_INDEX
+from mlcore.totara.export_files import (
     parse_interactions,
     parse_item_data,
     parse_tenants,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mlcore.errors import ExportFormatError
-from mlcore.export_csv import Locator, _csv_reader, decode, read_rows, scan, split_columns
+from mlcore.totara.csv_reader import Locator, _csv_reader, decode, read_rows, scan, split_columns
 from tests.php_csv import php_csv, php_field
 
 #: Characters that stress quoting, mixed with arbitrary unicode (no surrogates).

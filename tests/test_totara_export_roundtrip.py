@@ -7,9 +7,9 @@ import re
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mlcore.components import COMPONENTS
-from mlcore.export_tables import LIST_COLUMNS, USER_DATA_HEADER
-from mlcore.totara_export import parse_interactions, parse_item_data, parse_user_data
+from mlcore.item_types import COMPONENTS
+from mlcore.totara.export_files import parse_interactions, parse_item_data, parse_user_data
+from mlcore.totara.tables import LIST_COLUMNS, USER_DATA_HEADER
 from tests.php_csv import php_csv
 
 CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcore.train_log import (
+from mlcore.training.train_log import (
     FETCH_FAILED,
     HEADER,
     MAX_ROWS,

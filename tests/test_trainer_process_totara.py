@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from mlcore.config import Settings, load_settings
-from mlcore.demo_data import DemoConfig, write_demo_export
-from mlcore.train_log import FETCH_FAILED, read_rows
-from mlcore.training import TOO_FEW_ENTITIES
-from mlcore.wiring import components
+from mlcore.configured_plugins import components
+from mlcore.demo.export import DemoConfig, write_demo_export
+from mlcore.training.train_log import FETCH_FAILED, read_rows
+from mlcore.training.trainer import TOO_FEW_ENTITIES
 from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, main, run_once, settings_environment
 from tests.fake_totara import Behaviour, FakeTotara

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mlcore.errors import MLCoreError
-from mlcore.tuning import StudyConfig, run_study
+from mlcore.training.tuning import StudyConfig, run_study
 
 
 class PeakObjective:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mlcore.config import load_settings
+from mlcore.configured_plugins import components
 from mlcore.errors import ConfigError, DataSourceError
-from mlcore.wiring import components
 
 
 def test_data_source_options_come_from_the_environment(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import time
 
 from mlcore.config import load_settings
 from mlcore.errors import ConfigError
-from service.token import make_token
+from mlcore.totara.token import make_token
 
 USER_AGENT = "TotaraBot/1.0"
 

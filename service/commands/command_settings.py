@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from mlcore.config import Settings, load_settings, settings_with
+from mlcore.configured_plugins import components
 from mlcore.interfaces import ModelStore
-from mlcore.wiring import components
 
 
 def add_models_dir(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """``mlservice demo``: demo data, one training run, then the service on 127.0.0.1:5000.
 
-Uses ``./demo/export`` (written with :mod:`mlcore.demo_data` when absent),
+Uses ``./demo/export`` (written with :mod:`mlcore.demo.export` when absent),
 ``./demo/models`` and ``./demo/logs``. Without ``ML_TOTARA_KEY`` a random key is
 made up for this run only and printed, with ready-to-paste ``mlservice call``
 examples. A demo key must never be used for a real Totara site.
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlcore.config import load_settings
-from mlcore.wiring import components
+from mlcore.configured_plugins import components
 from service.commands.serve_command import serve
 
 DEMO_SETTINGS = {
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     export = folder / "export"
     environ = demo_environment(os.environ, folder, args.bind)
     if not (export / "tenants.csv").exists():
-        from mlcore.demo_data import DemoConfig, write_demo_export
+        from mlcore.demo.export import DemoConfig, write_demo_export
 
         summary = write_demo_export(export, DemoConfig())
         print(f"[demo] wrote demo export for tenants {', '.join(summary.tenants)} to {export}")
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     store = parts.model_store()
     if not store.tenants():
         print("[demo] training once (a minute or two) ...", flush=True)
-        from mlcore.training import Trainer
+        from mlcore.training.trainer import Trainer
 
         trainer = Trainer(settings, parts.data_source(), store, parts.recommender)
         for outcome in trainer.run():

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from mlcore.demo_data import DemoConfig, write_demo_export
+from mlcore.demo.export import DemoConfig, write_demo_export
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

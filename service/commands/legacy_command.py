@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 
 from mlcore.config import load_settings
-from mlcore.legacy_batch import (
+from mlcore.configured_plugins import components
+from mlcore.legacy.batch import (
     STARTED,
     LegacyBatch,
     already_started,
@@ -19,8 +20,7 @@ from mlcore.legacy_batch import (
     option_names,
     tenant_trainer,
 )
-from mlcore.legacy_outputs import OutputOptions, TenantFiles
-from mlcore.wiring import components
+from mlcore.legacy.outputs import OutputOptions, TenantFiles
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """``mlservice recommend``: a tenant's recommendations for a user, or items similar to an item.
 
-Reads the store's current version with :class:`mlcore.serving.TenantModel`, exactly
+Reads the store's current version with :class:`mlcore.serving.tenant_model.TenantModel`, exactly
 as the service answers ``/user-items`` and ``/similar-items`` (unknown users get the
 popular fallback unless ``ML_UNKNOWN_USER=error``). For debugging and demos.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from mlcore.components import COMPONENTS, split_item_id, strip_prefix
 from mlcore.errors import MLCoreError
-from mlcore.serving import Recommendation, TenantModel
+from mlcore.item_types import COMPONENTS, split_item_id, strip_prefix
+from mlcore.serving.tenant_model import Recommendation, TenantModel
 from service.commands.command_settings import add_models_dir, model_store, settings_from
 
 

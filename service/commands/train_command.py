@@ -12,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from mlcore.configured_plugins import components
 from mlcore.errors import MLCoreError
 from mlcore.interfaces import DataSource, ModelStore
-from mlcore.totara_export import parse_tenants
-from mlcore.training import BASELINE, TenantOutcome, Trainer
-from mlcore.wiring import components
+from mlcore.totara.export_files import parse_tenants
+from mlcore.training.trainer import BASELINE, TenantOutcome, Trainer
 from service.commands.command_settings import add_models_dir, settings_from
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ The data is one tenant of an export folder (``--data-dir``) or ml-latest-small
 (``--movielens``). The search is the recommender's own ``tune`` on the same temporal
 per-user validation split the trainer uses (each user's most recent 20%), with a
 budget of ``--trials`` and ``--timeout``. Afterwards: a table of trials, a report
-folder (``summary.md`` + PNG plots, :mod:`mlcore.tuning_report`) with the chosen
+folder (``summary.md`` + PNG plots, :mod:`service.commands.tune_report`) with the chosen
 model's full validation metrics beside popularity and its per-request compute
 times, and optionally the chosen settings as a TOML ``ML_CONFIG_FILE``.
 """
@@ -21,17 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.artifact import build_artifact
 from mlcore.config import load_settings, settings_with
+from mlcore.configured_plugins import components
 from mlcore.dataset import Dataset
 from mlcore.errors import ConfigError
-from mlcore.evaluation import evaluate, serving_scores
 from mlcore.interfaces import Tunable
-from mlcore.serving import TenantModel
-from mlcore.splits import temporal_split
-from mlcore.tuning_report import markdown_table, parameter_names, trial_table, write_report
-from mlcore.wiring import components
+from mlcore.serving.artifact import build_artifact
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.splits import temporal_split
 from service.commands.tune_config import save_config, study_progress
+from service.commands.tune_report import markdown_table, parameter_names, trial_table, write_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,11 +70,11 @@ def main(argv: list[str]) -> int:
 
 def _load(args: argparse.Namespace) -> tuple[Dataset, str]:
     if args.movielens is not None:
-        from mlcore.movielens import DEFAULT_DIR, load  # noqa: PLC0415
+        from mlcore.demo.movielens import DEFAULT_DIR, load  # noqa: PLC0415
 
         folder = DEFAULT_DIR if args.movielens == "default" else Path(args.movielens)
-        return load(folder), f"ml-latest-small at {folder} (mlcore.movielens mapping)"
-    from mlcore.dataset_builder import load_tenant_dataset  # noqa: PLC0415
+        return load(folder), f"ml-latest-small at {folder} (mlcore.demo.movielens mapping)"
+    from mlcore.totara.dataset_builder import load_tenant_dataset  # noqa: PLC0415
     from plugins.export_folder_source import ExportFolderSource  # noqa: PLC0415
 
     source = ExportFolderSource(args.data_dir)
@@ -194,7 +194,7 @@ def _latencies(train: Dataset, serving: Any, backend: str, requests: int) -> np.
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    from mlcore.components import COMPONENTS  # noqa: PLC0415
+    from mlcore.item_types import COMPONENTS  # noqa: PLC0415
 
     artifact = build_artifact(train, serving, backend=backend, algorithm=backend, details={})
     tenant = TenantModel(artifact)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import falcon
 
-from mlcore.serving import Recommendation, TenantModel
+from mlcore.serving.tenant_model import Recommendation, TenantModel
 from service.score_format import item_pairs
 
 NOT_READY = "The recommender model is not ready yet"

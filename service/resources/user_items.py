@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from mlcore.components import COMPONENT_INDEX
 from mlcore.config import Settings
+from mlcore.item_types import COMPONENT_INDEX
 from service.model_holder import ModelHolder
 from service.resources.contract import (
     NO_ITEM_TYPE,

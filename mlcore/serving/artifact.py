@@ -1,0 +1,119 @@
+"""Turn a trained tenant into a :class:`ModelArtifact` (arrays + JSON manifest).
+
+Array names (all contiguous, no object dtype, so ``np.load(allow_pickle=False)``):
+
+========================  ===============  =============================================
+name                      shape, dtype     meaning
+========================  ===============  =============================================
+``user_ids``              (U,) unicode     Totara user ids, row order
+``item_ids``              (I,) unicode     prefixed item ids, grouped by component
+``type_offsets``          (6,) int64       items of component c: ``[o[c], o[c+1])``
+``user_factors``          (U, d) float32   user representations (feature sums included)
+``user_bias``             (U,) float32
+``item_factors``          (I, d) float32   item representations
+``item_bias``             (I,) float32
+``item_unit``             (I, d) float32   ``item_factors`` scaled to unit length
+``positives_indptr``      (U+1,) int64     CSR of each user's positive items
+``positives_indices``     (P,) int32
+``item_popularity``       (I,) float32     interactions per item (fallback ranking)
+========================  ===============  =============================================
+
+Each serving kind (:mod:`mlcore.serving.kinds`) adds its own arrays: kind ``"neighbours"`` (item-item models,
+:mod:`mlcore.serving.neighbours`) the CSR arrays ``similarity_indptr/indices/data``
+(I×I, top-K neighbours per item) and ``user_items_indptr/indices/data`` (U×I
+interaction weights), with factor arrays of width 0 and unused biases.
+
+A tenant skipped for insufficient data has a manifest with its message and no arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from mlcore import __version__
+from mlcore.dataset import Dataset
+from mlcore.interfaces import ModelArtifact, ServingArrays
+from mlcore.serving.kind import BASE_ROWS
+from mlcore.serving.kinds import serving_kind
+
+FORMAT_VERSION = 1
+SUCCESS = "success"
+
+
+def build_artifact(
+    dataset: Dataset,
+    serving: ServingArrays,
+    *,
+    backend: str,
+    algorithm: str,
+    details: Mapping[str, Any],
+) -> ModelArtifact:
+    """Package a fitted model of ``dataset`` for publishing.
+
+    Args:
+        dataset: The full tenant dataset the final model was fitted on.
+        serving: The recommender's exported arrays, rows aligned with ``dataset``.
+        backend: Recommender plugin name (e.g. ``"lightfm"``).
+        algorithm: The mode recorded with the model (e.g. ``"hybrid"``); serving uses
+            this, not the current environment (contract §13.12).
+        details: More JSON-able manifest entries (tuning, validation, timings, seed).
+
+    Raises:
+        ValueError: The arrays do not fit the dataset or their kind (see
+            :meth:`~mlcore.serving.kind.ServingKind.check`).
+    """
+    kind = serving_kind(serving.kind)
+    base = {
+        name: np.ascontiguousarray(array, dtype=np.float32)
+        for name, array in serving.named_arrays().items()
+        if name in BASE_ROWS
+    }
+    extra = {name: np.ascontiguousarray(array) for name, array in serving.extra.items()}
+    kind.check({**base, **extra}, dataset.n_users, dataset.n_items)
+    positives = dataset.positives
+    arrays: dict[str, np.ndarray] = {
+        "user_ids": dataset.user_ids.astype(str),
+        "item_ids": dataset.item_ids.astype(str),
+        "type_offsets": dataset.type_offsets.astype(np.int64),
+        **base,
+        **kind.derived_arrays({**base, **extra}),
+        "positives_indptr": positives.indptr.astype(np.int64),
+        "positives_indices": positives.indices.astype(np.int32),
+        "item_popularity": dataset.item_popularity(),
+        **extra,
+    }
+    manifest = {
+        **_common_manifest(dataset.tenant, SUCCESS, algorithm),
+        "backend": backend,
+        "kind": serving.kind,
+        "n_users": dataset.n_users,
+        "n_items": dataset.n_items,
+        "n_interactions": dataset.n_interactions,
+        "dataset_stats": dict(dataset.stats),
+        **details,
+    }
+    return ModelArtifact(manifest=manifest, arrays=arrays)
+
+
+def skipped_artifact(
+    tenant: str, message: str, *, algorithm: str, details: Mapping[str, Any] | None = None
+) -> ModelArtifact:
+    """A manifest-only artifact for a tenant that could not be trained (e.g. too small)."""
+    return ModelArtifact(
+        manifest={**_common_manifest(tenant, message, algorithm), **(details or {})}
+    )
+
+
+def _common_manifest(tenant: str, message: str, algorithm: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "tenant": tenant,
+        "message": message,
+        "algorithm": algorithm,
+        "trained_at": time.time(),
+        "software_version": __version__,
+    }

@@ -1,0 +1,147 @@
+"""Parsers for Totara's export files (contract §7): tenants, interactions, users, items.
+
+Every parser takes the raw bytes of one file and its name (for errors) and returns
+plain values or a frozen table of numpy arrays. An empty or header-only file is an
+empty table ("no data" for that tenant, contract §13.1). Anything malformed raises
+:class:`~mlcore.errors.ExportFormatError` naming the file, the physical 1-based line
+and the 1-based CSV column. The rules are documented for administrators in
+``docs/export-format.md``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from mlcore.totara.checks import check_header, check_widths, naturals
+from mlcore.totara.csv_reader import Locator, decode, read_rows, split_columns
+from mlcore.totara.entities import parse_item_rows, parse_user_rows
+from mlcore.totara.tables import INTERACTIONS_HEADER, InteractionsTable, ItemsTable, UsersTable
+
+__all__ = [
+    "InteractionsTable",
+    "ItemsTable",
+    "UsersTable",
+    "parse_interactions",
+    "parse_item_data",
+    "parse_tenants",
+    "parse_user_data",
+]
+
+TENANTS_HEADER = "tenants"
+_TENANT_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def parse_tenants(data: bytes, file: str = "tenants.csv") -> list[str]:
+    """Tenant ids of ``tenants.csv``, in file order, duplicates and blanks dropped.
+
+    Args:
+        data: Raw file bytes (header ``tenants``, one id per row).
+        file: File name for errors.
+
+    Returns:
+        The ids as strings; ``["0"]`` for an empty or header-only file (contract §7.7).
+
+    Raises:
+        ExportFormatError: Wrong header, more than one column, or an id that is not
+            letters, digits, ``_`` or ``-`` (ids become part of file names).
+    """
+    text = decode(data, file)
+    rows = read_rows(text, file)
+    if not rows:
+        return ["0"]
+    locator = Locator(text, file)
+    if [cell.strip() for cell in rows[0]] != [TENANTS_HEADER]:
+        raise locator.error(0, 1, f"header must be {TENANTS_HEADER!r}, found {','.join(rows[0])!r}")
+    tenants: dict[str, None] = {}
+    for index, row in enumerate(rows[1:], start=1):
+        if len(row) != 1:
+            raise locator.error(index, 2, f"expected 1 column, found {len(row)}")
+        tenant = row[0].strip()
+        if not tenant:
+            continue
+        if _TENANT_ID.fullmatch(tenant) is None:
+            raise locator.error(index, 1, f"tenant id {tenant!r} may only hold A-Z, a-z, 0-9, _, -")
+        tenants[tenant] = None
+    return list(tenants) or ["0"]
+
+
+def parse_interactions(data: bytes, file: str) -> InteractionsTable:
+    """Rows of ``user_interactions_<t>.csv`` (``user_id,item_id,rating,timestamp``).
+
+    Ratings above 1 are read as 1 (counted in ``clipped_ratings``); a negative or
+    non-integer rating or timestamp is an error. Ids are kept as strings; unknown
+    users and items are dropped later, when the dataset is built.
+
+    Raises:
+        ExportFormatError: Wrong header, column count, empty id or bad number.
+    """
+    text = decode(data, file)
+    locator = Locator(text, file)
+    columns = _columns(text, file, INTERACTIONS_HEADER, locator)
+    if not columns or not columns[0]:
+        return InteractionsTable.empty()
+    user_col, item_col, rating_col, time_col = columns
+    user_ids = np.array(user_col, dtype=str)
+    item_ids = np.array(item_col, dtype=str)
+    for column, ids in ((1, user_ids), (2, item_ids)):
+        empty = np.flatnonzero(ids == "")
+        if empty.size:
+            name = INTERACTIONS_HEADER[column - 1]
+            raise locator.error(int(empty[0]) + 1, column, f"{name} is empty")
+    ratings = naturals(rating_col, 3, "rating", locator)
+    timestamps = naturals(time_col, 4, "timestamp", locator)
+    clipped = int(np.count_nonzero(ratings > 1))
+    return InteractionsTable(
+        user_ids=user_ids,
+        item_ids=item_ids,
+        ratings=np.minimum(ratings, 1).astype(np.int8),
+        timestamps=timestamps,
+        clipped_ratings=clipped,
+    )
+
+
+def _columns(text: str, file: str, header: tuple[str, ...], locator: Locator) -> list[list[str]]:
+    """Body columns of a file with a fixed ``header``; [] for an empty file."""
+    quick = split_columns(text)
+    if quick is not None:
+        if quick[0]:
+            check_header(quick[0], header, locator)
+        return quick[1]
+    rows = read_rows(text, file)
+    if not rows:
+        return []
+    check_header(rows[0], header, locator)
+    check_widths(rows[1:], len(header), locator)
+    # A comprehension, not zip(*rows): zip makes a million iterators, which wakes the GC.
+    return [[row[column] for row in rows[1:]] for column in range(len(header))]
+
+
+def parse_user_data(data: bytes, file: str) -> UsersTable:
+    """Rows of ``user_data_<t>.csv`` (contract §7.5); see :class:`UsersTable`.
+
+    Raises:
+        ExportFormatError: Wrong header, column count, empty or duplicate user id, or a
+            malformed ``competencies_scale`` pair.
+    """
+    text = decode(data, file)
+    rows = read_rows(text, file)
+    if not rows:
+        return UsersTable.empty()
+    return parse_user_rows(rows, Locator(text, file))
+
+
+def parse_item_data(data: bytes, file: str) -> ItemsTable:
+    """Rows of ``item_data_<t>.csv`` (contract §7.6); see :class:`ItemsTable`.
+
+    Raises:
+        ExportFormatError: Header not ``item_id``, the five components, ``topic_*``,
+            ``document``; wrong column count; an id outside the grammar or whose
+            component differs from its one-hot column; cells other than 0/1; duplicates.
+    """
+    text = decode(data, file)
+    rows = read_rows(text, file)
+    if not rows:
+        return ItemsTable.empty()
+    return parse_item_rows(rows, Locator(text, file))

@@ -1,0 +1,283 @@
+"""Recommender plugin ``lightfm``: LightFM in ``mf``, ``partial`` or ``hybrid`` mode.
+
+Features per mode are built by :mod:`plugins.lightfm_recommender.features` (contract §8.4);
+tuning (Optuna, NDCG@10 on the temporal validation split, pruning by epoch) by
+:mod:`mlcore.training.tuning` with the objective of :mod:`plugins.lightfm_recommender.tuning`. Sample
+weights are ``rating + 1``. ``lightfm`` is imported only inside methods, so this
+module is safe to import in a pre-fork server. See ``docs/lightfm.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from mlcore.config import Settings
+from mlcore.dataset import Dataset
+from mlcore.errors import ConfigError, NotFittedError
+from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.training.tuning import StudyConfig, run_study
+from plugins.lightfm_recommender.budget import FinalFitPlan, TimeBudget, TuningPace, plan_final_fit
+from plugins.lightfm_recommender.features import MODES, FeatureMatrices, build_features
+from plugins.lightfm_recommender.options import LightFMOptions
+from plugins.lightfm_recommender.tuning import (
+    LightFMObjective,
+    TrainingData,
+    new_model,
+    serving_arrays,
+    train_epochs,
+    validation_sample,
+)
+
+log = logging.getLogger(__name__)
+
+
+class LightFMRecommender:
+    """LightFM behind :class:`~mlcore.interfaces.Recommender` and ``Tunable``.
+
+    Args:
+        options: The plugin's options.
+        settings: Fills the options left None (mode, threads, seed) and gives
+            ``ML_MODELS_DIR``; without settings, studies are kept in memory unless
+            ``study_dir`` is set.
+        clock: Monotonic seconds of the time budget (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        options: LightFMOptions | None = None,
+        settings: Settings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.options = options or LightFMOptions()
+        self.settings = settings
+        defaults = settings or Settings()
+        self.mode: str = self.options.mode or defaults.algorithm
+        self.num_threads = self.options.num_threads or defaults.num_threads
+        self.seed = defaults.seed if self.options.seed is None else self.options.seed
+        self.models_dir: Path | None = settings.models_dir if settings else None
+        self.params = self.options.model_params()
+        self._validate()
+        self.clock = clock
+        self._budget = TimeBudget(None, clock)
+        self._pace: TuningPace | None = None
+        self._tuned: tuple[Dataset, ServingArrays] | None = None
+        self._checkpoint: tuple[tuple[int, int], Any] | None = None
+        self._features: tuple[Dataset, FeatureMatrices] | None = None
+
+    def set_time_budget(self, seconds: float) -> None:
+        """Fit ``tune`` and the next ``fit`` on every interaction into ``seconds`` from now.
+
+        Tuning stops while the refit of its best checkpoint is still predicted to
+        fit; the final fit then refits, or continues the tuned checkpoint
+        (``warm``), or serves it as it is, whichever fits (``describe`` says which).
+        """
+        self._budget = TimeBudget(seconds, self.clock)
+
+    def features(self, dataset: Dataset) -> FeatureMatrices:
+        """The feature matrices of ``dataset`` in this recommender's mode.
+
+        Features depend on the users and items only, so datasets sharing their
+        entity tables (a split and its whole) share one build.
+        """
+        cached = self._features
+        if cached is not None and _same_entities(cached[0], dataset):
+            return cached[1]
+        features = build_features(
+            dataset,
+            self.mode,
+            normalize=self.options.normalize_features,
+            models_dir=self.models_dir,
+        )
+        self._features = (dataset, features)
+        return features
+
+    def tune(
+        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
+    ) -> TuningReport:
+        """Search on ``train`` judged by NDCG@10 on ``validation``; ``fit`` then uses the best.
+
+        With a time budget, ``train`` plus ``validation`` is taken to be what the
+        final fit trains on (the trainer's temporal split), to predict its cost.
+        """
+        started = self.clock()
+        features = self.features(train)
+        space = self.options.search_space()
+        total = train.n_interactions + validation.n_interactions
+        self._pace = TuningPace(
+            self._budget,
+            scale=total / max(train.n_interactions, 1),
+            fixed_seconds=self.clock() - started,
+        )
+        objective = LightFMObjective(
+            space,
+            train,
+            validation_sample(validation, self.options.tune_max_users, seed),
+            TrainingData.of(train, features),
+            seed=seed,
+            num_threads=self.num_threads,
+            pace=self._pace,
+            clock=self.clock,
+        )
+        config = StudyConfig(
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            storage=self._storage_url(train.tenant),
+            study_name=f"{train.tenant}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9}",
+            patience=self.options.tune_patience,
+            pruner=self.options.tune_pruner,
+            min_resource=self.options.tune_epochs[0],
+        )
+        pace = self._pace
+        report = run_study(
+            objective, config, first=space.clip(self.params), stop=lambda: pace.exhausted
+        )
+        if pace.exhausted:
+            log.info(
+                "tenant %s: tuning stopped after %d trials to keep %.0f s for the final fit",
+                train.tenant,
+                len(report.trials),
+                pace.best_epochs * pace.final_epoch_seconds(),
+            )
+        self.params = {**self.params, **objective.best_params}
+        self.tuning_score_ = report.best_score
+        if objective.best_serving is not None and seed == self.seed:
+            self._tuned = (train, objective.best_serving)
+            self._checkpoint = (train.shape, objective.best_model)
+        return report
+
+    def fit(self, dataset: Dataset) -> Self:
+        """Train on every interaction of ``dataset`` with the current (tuned) options."""
+        self.features_ = self.features(dataset)
+        self.dataset_shape_ = dataset.shape
+        if self._tuned is not None and self._tuned[0] is dataset:
+            # Tuning already trained this configuration on this data, epoch by epoch.
+            self.serving_ = self._tuned[1]
+            return self
+        plan = self._plan(dataset)
+        if plan.mode != "refit":
+            log.info("tenant %s: final fit %s (%s)", dataset.tenant, plan.mode, plan.reason)
+        checkpoint = self._checkpoint
+        if plan.mode == "refit" or checkpoint is None:
+            model = new_model(self.params, self.seed)
+        else:
+            model = copy.deepcopy(checkpoint[1])
+        data = TrainingData.of(dataset, self.features_)
+        self.final_fit_ = plan
+        self.epochs_trained_ = self._train_within_budget(model, data, plan)
+        self.model_ = model
+        self.serving_ = serving_arrays(model, self.features_)
+        return self
+
+    def _plan(self, dataset: Dataset) -> FinalFitPlan:
+        checkpoint = self._checkpoint
+        pace = self._pace
+        return plan_final_fit(
+            preferred=self.options.final_fit,
+            tuned_epochs=int(self.params["epochs"]),
+            seconds_per_epoch=pace.final_epoch_seconds() if pace is not None else 0.0,
+            remaining=self._budget.remaining(),
+            warm_fraction=self.options.warm_fraction,
+            has_checkpoint=checkpoint is not None and checkpoint[0] == dataset.shape,
+        )
+
+    def _train_within_budget(self, model: Any, data: TrainingData, plan: FinalFitPlan) -> int:
+        """Train ``plan.epochs`` epochs, stopping before one that would overrun the budget
+        (a model from scratch always gets one). Returns the epochs trained."""
+        estimate = plan.predicted_seconds / plan.epochs if plan.epochs else 0.0
+        done = 0
+        for _ in range(plan.epochs):
+            if (done or plan.mode != "refit") and self._budget.remaining() < estimate:
+                log.warning(
+                    "final fit stopped after %d of %d epochs: the time budget is spent",
+                    done,
+                    plan.epochs,
+                )
+                break
+            started = self.clock()
+            train_epochs(model, data, 1, self.num_threads)
+            estimate = self.clock() - started
+            done += 1
+        return done
+
+    def export(self) -> ServingArrays:
+        if not hasattr(self, "serving_"):
+            raise NotFittedError("lightfm recommender used before fit()")
+        return self.serving_
+
+    def describe(self) -> Mapping[str, Any]:
+        description: dict[str, Any] = {
+            "backend": "lightfm",
+            "algorithm": self.mode,
+            "hyperparameters": dict(self.params),
+            "num_threads": self.num_threads,
+            "seed": self.seed,
+            "normalize_features": self.options.normalize_features,
+            "tuned": hasattr(self, "tuning_score_"),
+            "final_fit": self.options.final_fit,
+        }
+        if self._budget.limited:
+            description["time_budget_seconds"] = self._budget.seconds
+        if hasattr(self, "final_fit_"):
+            description["final_fit_plan"] = self.final_fit_.as_dict()
+            description["epochs_trained"] = self.epochs_trained_
+        if hasattr(self, "features_"):
+            description["features"] = dict(self.features_.counts)
+            description["user_features"] = int(self.features_.users.shape[1])
+            description["item_features"] = int(self.features_.items.shape[1])
+            if self.features_.stop_words_source:
+                description["stop_words"] = self.features_.stop_words_source
+        return description
+
+    def _storage_url(self, tenant: str) -> str | None:
+        if self.options.study_storage == "memory":
+            return None
+        if self.options.study_dir:
+            folder = Path(self.options.study_dir)
+        elif self.models_dir is not None:
+            folder = self.models_dir / "tuning"
+        else:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", tenant) or "tenant"
+        return f"sqlite:///{(folder / f'{name}.sqlite3').resolve()}"
+
+    def _validate(self) -> None:
+        o = self.options
+        problems = [
+            (self.mode in MODES, f"mode must be one of {', '.join(MODES)}, not {self.mode!r}"),
+            (o.no_components >= 1 and o.epochs >= 1, "no_components and epochs must be >= 1"),
+            (self.num_threads >= 1, "num_threads must be >= 1"),
+            (bool(o.tune_losses), "tune_losses must not be empty"),
+            (0 < o.warm_fraction <= 1, "warm_fraction must be in (0, 1]"),
+            (
+                min(o.tune_max_users, o.tune_patience) >= 1,
+                "tune_* counts must be >= 1",
+            ),
+        ]
+        bounds = (o.tune_components, o.tune_epochs, o.tune_learning_rate, o.tune_alpha)
+        for low, high in (*bounds, o.tune_max_sampled):
+            problems.append(
+                (0 < low <= high, f"tuning bounds ({low}, {high}) must be 0 < low <= high")
+            )
+        for ok, message in problems:
+            if not ok:
+                raise ConfigError(f"lightfm option: {message}")
+
+
+def _same_entities(a: Dataset, b: Dataset) -> bool:
+    """Whether ``a`` and ``b`` share their user and item tables (features are equal)."""
+    return a is b or (
+        a.shape == b.shape
+        and a.user_features is b.user_features
+        and a.item_features is b.item_features
+        and a.user_texts is b.user_texts
+        and a.item_documents is b.item_documents
+    )
