@@ -62,7 +62,7 @@ def run(bindir: Path, *command: str, env: dict[str, str] | None = None) -> int:
 
 def test(bindir: Path, pytest_args: list[str]) -> int:
     status = run(bindir, "ruff", "check", "mlcore", "plugins", "service", "tests", "benchmarks")
-    status |= run(bindir, "mypy", "mlcore")
+    status |= run(bindir, "mypy", "mlcore", "plugins")
     status |= run(bindir, "pytest", *pytest_args)
     return status
 

@@ -5,7 +5,7 @@ filesystem store on 127.0.0.1. Client threads send signed ``/user-items`` and
 ``/similar-items`` requests, each on a new connection like Totara's HTTP client,
 for a fixed time; new versions of the tenant are published at fixed moments. Every
 answer is checked (HTTP 200, ``success: true``); the result reports requests,
-failures, throughput and latency percentiles. ``tests/test_reliability_load.py``
+failures, throughput and latency percentiles. ``tests/reliability/test_reliability_load.py``
 runs :func:`run_load` for a few seconds on tiny models; this script runs it
 longer on a realistic tenant:
 

@@ -41,6 +41,10 @@ class DuplicatePluginError(MLCoreError):
     """Two plugins announce the same name; the message names both sources."""
 
 
+class PluginError(MLCoreError):
+    """An installed plugin is broken (a misspelt hook, a record of the wrong kind)."""
+
+
 class NotFittedError(MLCoreError):
     """A recommender was used before ``fit`` was called."""
 

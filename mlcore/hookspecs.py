@@ -12,13 +12,19 @@ All hooks are called with no arguments, every implementation's list is collected
 (pluggy's default, no ``firstresult``), and the registry flattens the lists. Two
 records with the same name, from any plugins, are an error that names both
 sources. Only :mod:`mlcore.registry` calls these hooks.
+
+Every record's factory is called with keyword arguments only:
+``factory(options=<instance of options_type>, settings=<Settings>)``, where
+``settings`` is the :class:`mlcore.config.Settings` of the running process. A
+function marked with :data:`hookimpl` whose name is not one of these hooks is an
+error when the plugin manager is built (a misspelt hook is never silently ignored).
 """
 
 from __future__ import annotations
 
 import pluggy
 
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import DataSourceRecord, ModelStoreRecord, RecommenderRecord
 
 PROJECT_NAME = "mlcore"
 
@@ -27,11 +33,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def mlcore_recommenders() -> list[PluginRecord]:
+def mlcore_recommenders() -> list[RecommenderRecord]:
     """Announce recommender backends.
 
-    Called once per registry lookup. Each record's ``factory(options=...)`` returns
-    a new, unfitted object satisfying :class:`mlcore.interfaces.Recommender`.
+    Called once per registry lookup. Each record's ``factory(options=..., settings=...)``
+    returns a new, unfitted object satisfying :class:`mlcore.interfaces.Recommender`
+    (and optionally ``Tunable`` and ``Budgeted``). The trainer builds one per tenant
+    and per use; import optional libraries inside the factory or ``fit``.
 
     Returns:
         The recommender records this plugin provides (may be empty).
@@ -40,12 +48,11 @@ def mlcore_recommenders() -> list[PluginRecord]:
 
 
 @hookspec
-def mlcore_data_sources() -> list[PluginRecord]:
+def mlcore_data_sources() -> list[DataSourceRecord]:
     """Announce data sources that deliver Totara export files.
 
     Each record's ``factory(options=..., settings=...)`` returns an object satisfying
-    :class:`mlcore.interfaces.DataSource`; ``settings`` is the
-    :class:`mlcore.config.Settings` of the running process.
+    :class:`mlcore.interfaces.DataSource`, built once per training run.
 
     Returns:
         The data-source records this plugin provides (may be empty).
@@ -54,11 +61,12 @@ def mlcore_data_sources() -> list[PluginRecord]:
 
 
 @hookspec
-def mlcore_model_stores() -> list[PluginRecord]:
+def mlcore_model_stores() -> list[ModelStoreRecord]:
     """Announce model stores that keep published models per tenant.
 
     Each record's ``factory(options=..., settings=...)`` returns an object satisfying
-    :class:`mlcore.interfaces.ModelStore`.
+    :class:`mlcore.interfaces.ModelStore` (and optionally ``ChangeTracking``), built
+    once per process: by the trainer, and by every web worker.
 
     Returns:
         The model-store records this plugin provides (may be empty).

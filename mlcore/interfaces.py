@@ -108,12 +108,26 @@ class Recommender(Protocol):
 
 @runtime_checkable
 class Tunable(Protocol):
-    """A recommender that can search its own hyperparameters."""
+    """A recommender that can search its own hyperparameters.
+
+    The handshake with the trainer (and ``mlservice tune``):
+
+    1. ``tune(train, validation, ...)`` searches options on ``train``, judged on
+       ``validation``.
+    2. When it returns, the recommender is **fitted on** ``train`` **with the best
+       options**, exactly as if ``fit(train)`` had been called with them: ``export()``
+       serves that model, and the trainer validates it without fitting again. (A
+       recommender that kept the best model of its search returns it; one that did
+       not fits ``train`` once more.)
+    3. The next ``fit(dataset)`` trains on ``dataset`` (the whole tenant: ``train``
+       plus ``validation``) with the best options. It may reuse what tuning learned
+       about ``train`` (e.g. continue a checkpoint), since ``dataset`` contains it.
+    """
 
     def tune(
         self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
     ) -> TuningReport:
-        """Search options on ``train``, judged on ``validation``; keep the best for ``fit``."""
+        """Search options on ``train`` judged on ``validation``; end fitted on ``train``."""
         ...
 
 
@@ -180,4 +194,17 @@ class ModelStore(Protocol):
 
     def rollback(self, tenant: str, version: str) -> None:
         """Make an older kept version current again."""
+        ...
+
+
+@runtime_checkable
+class ChangeTracking(Protocol):
+    """A model store that can tell cheaply whether anything was published.
+
+    Web workers ask it before listing tenants (see ``service/model_holder.py``).
+    """
+
+    def change_token(self) -> object:
+        """A value that changes whenever a version is published or rolled back, or
+        None when nothing was ever published. One ``stat`` or one small read."""
         ...

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pluggy
 
 from mlcore import hookspecs
+from mlcore.errors import PluginError
 
 
 def make_plugin_manager(
@@ -21,6 +22,10 @@ def make_plugin_manager(
 
     Returns:
         A fresh :class:`pluggy.PluginManager`.
+
+    Raises:
+        PluginError: A plugin marks a function as a hook that does not exist (a
+            misspelt hook name), naming the plugin, the function and the valid hooks.
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
@@ -28,4 +33,12 @@ def make_plugin_manager(
         manager.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
     for plugin in extra_plugins:
         manager.register(plugin)
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        valid = ", ".join(name for name in dir(hookspecs) if name.startswith("mlcore_"))
+        raise PluginError(
+            f"A plugin marks a function as a hook that does not exist ({exc}). "
+            f"Valid hooks: {valid}. Rename the function to one of them."
+        ) from None
     return manager

@@ -8,11 +8,25 @@ from typing import Any, Literal
 
 import pluggy
 
-from mlcore.errors import DuplicatePluginError, PluginNotFoundError
+from mlcore.config import Settings
+from mlcore.errors import DuplicatePluginError, PluginError, PluginNotFoundError
+from mlcore.interfaces import DataSource, ModelStore, Recommender
 from mlcore.options import build_options
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import (
+    DataSourceRecord,
+    ModelStoreRecord,
+    PluginRecord,
+    RecommenderRecord,
+)
 
 Kind = Literal["recommender", "data source", "model store"]
+
+#: The record variant each kind's hook announces (a plain PluginRecord is accepted too).
+RECORD_TYPES: dict[Kind, type[PluginRecord[Any]]] = {
+    "recommender": RecommenderRecord,
+    "data source": DataSourceRecord,
+    "model store": ModelStoreRecord,
+}
 
 _INSTALL_HINTS = {
     "implicit-als": "pip install 'mlservice[implicit]'",
@@ -31,19 +45,19 @@ class Registry:
     def __init__(self, plugin_manager: pluggy.PluginManager) -> None:
         self._pm = plugin_manager
 
-    def recommenders(self) -> dict[str, PluginRecord]:
+    def recommenders(self) -> dict[str, PluginRecord[Recommender]]:
         """All recommender records by name."""
         return self._collect("recommender", self._pm.hook.mlcore_recommenders)
 
-    def data_sources(self) -> dict[str, PluginRecord]:
+    def data_sources(self) -> dict[str, PluginRecord[DataSource]]:
         """All data-source records by name."""
         return self._collect("data source", self._pm.hook.mlcore_data_sources)
 
-    def model_stores(self) -> dict[str, PluginRecord]:
+    def model_stores(self) -> dict[str, PluginRecord[ModelStore]]:
         """All model-store records by name."""
         return self._collect("model store", self._pm.hook.mlcore_model_stores)
 
-    def all_records(self) -> dict[Kind, dict[str, PluginRecord]]:
+    def all_records(self) -> dict[Kind, dict[str, PluginRecord[Any]]]:
         """Every record, grouped by kind (for ``mlservice plugins``)."""
         return {
             "recommender": self.recommenders(),
@@ -51,7 +65,7 @@ class Registry:
             "model store": self.model_stores(),
         }
 
-    def get(self, kind: Kind, name: str) -> PluginRecord:
+    def get(self, kind: Kind, name: str) -> PluginRecord[Any]:
         """Return the record of ``kind`` called ``name``.
 
         Raises:
@@ -82,11 +96,33 @@ class Registry:
         typed: Any = build_options(record.options_type, options or {}, context=f"{kind} {name!r}")
         return record.factory(options=typed, **collaborators)
 
-    def _collect(self, kind: Kind, hook: Any) -> dict[str, PluginRecord]:
-        by_name: dict[str, PluginRecord] = {}
+    def create_recommender(
+        self, name: str, options: Mapping[str, Any] | None = None, *, settings: Settings
+    ) -> Recommender:
+        """A new, unfitted recommender called ``name`` (see :meth:`create`)."""
+        recommender: Recommender = self.create("recommender", name, options, settings=settings)
+        return recommender
+
+    def create_data_source(
+        self, name: str, options: Mapping[str, Any] | None = None, *, settings: Settings
+    ) -> DataSource:
+        """The data source called ``name`` (see :meth:`create`)."""
+        source: DataSource = self.create("data source", name, options, settings=settings)
+        return source
+
+    def create_model_store(
+        self, name: str, options: Mapping[str, Any] | None = None, *, settings: Settings
+    ) -> ModelStore:
+        """The model store called ``name`` (see :meth:`create`)."""
+        store: ModelStore = self.create("model store", name, options, settings=settings)
+        return store
+
+    def _collect(self, kind: Kind, hook: Any) -> dict[str, PluginRecord[Any]]:
+        by_name: dict[str, PluginRecord[Any]] = {}
         for impl in hook.get_hookimpls():
             source = self._source_name(impl.plugin)
             for record in impl.function() or []:
+                _check_record(kind, record, source)
                 if record.name in by_name:
                     first = by_name[record.name].source
                     raise DuplicatePluginError(
@@ -104,5 +140,19 @@ class Registry:
         return f"plugin {name!r}"
 
 
-def _with_source(record: PluginRecord, source: str) -> PluginRecord:
+def _with_source(record: PluginRecord[Any], source: str) -> PluginRecord[Any]:
     return replace(record, source=source)
+
+
+def _check_record(kind: Kind, record: object, source: str) -> None:
+    """A hook's record must be a :class:`PluginRecord` of its own kind (or a plain one)."""
+    expected = RECORD_TYPES[kind]
+    if not isinstance(record, PluginRecord):
+        raise PluginError(
+            f"{source} announced {record!r} as a {kind}; expected a {expected.__name__}"
+        )
+    if type(record) is not PluginRecord and not isinstance(record, expected):
+        raise PluginError(
+            f"{source} announced {type(record).__name__} {record.name!r} from the {kind} "
+            f"hook; expected a {expected.__name__}"
+        )

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlcore.config import Settings
 from mlcore.errors import ConfigError, DataSourceError
 from mlcore.hookspecs import hookimpl
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import DataSourceRecord
 
 #: Files larger than this are refused rather than read into memory.
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
@@ -69,9 +69,9 @@ def _make(*, options: ExportFolderOptions, settings: Settings) -> ExportFolderSo
 
 
 @hookimpl
-def mlcore_data_sources() -> list[PluginRecord]:
+def mlcore_data_sources() -> list[DataSourceRecord]:
     return [
-        PluginRecord(
+        DataSourceRecord(
             name="export-folder",
             factory=_make,
             options_type=ExportFolderOptions,

@@ -16,7 +16,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -25,7 +24,8 @@ from urllib3.exceptions import InsecureRequestWarning
 from mlcore.config import Settings
 from mlcore.errors import ConfigError, DataSourceError
 from mlcore.hookspecs import hookimpl
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import DataSourceRecord
+from mlcore.totara.tls import tls_verify
 from mlcore.totara.token import signed_headers
 
 log = logging.getLogger(__name__)
@@ -251,21 +251,6 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
-def tls_verify_setting(settings: Settings) -> bool | str:
-    """The ``verify=`` value: False on explicit opt-out, else the CA bundle or True.
-
-    Raises:
-        ConfigError: ``ML_CA_BUNDLE`` names a file that does not exist.
-    """
-    if not settings.tls_verify:
-        return False
-    if settings.ca_bundle:
-        if not Path(settings.ca_bundle).is_file():
-            raise ConfigError(f"ML_CA_BUNDLE {settings.ca_bundle!r} is not a readable file")
-        return settings.ca_bundle
-    return True
-
-
 def _make(
     *,
     options: TotaraSourceOptions,
@@ -290,15 +275,15 @@ def _make(
         settings.effective_key,
         session=session if session is not None else requests.Session(),
         policy=policy,
-        verify=tls_verify_setting(settings),
+        verify=tls_verify(settings),
         sleep=sleep,
     )
 
 
 @hookimpl
-def mlcore_data_sources() -> list[PluginRecord]:
+def mlcore_data_sources() -> list[DataSourceRecord]:
     return [
-        PluginRecord(
+        DataSourceRecord(
             name="totara",
             factory=_make,
             options_type=TotaraSourceOptions,

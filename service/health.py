@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 import requests
 
 from mlcore.config import Settings
+from mlcore.errors import ConfigError
 from mlcore.serving.tenant_model import TenantModel
+from mlcore.totara.tls import tls_verify
 from mlcore.training.train_log import last_training_summary
 
 NO_HOSTNAME = "Unable to get Totara instance hostname"
@@ -128,21 +130,15 @@ class HealthCheck:
                 url + STATUS_PATH,
                 json=STATUS_QUERY,
                 timeout=STATUS_TIMEOUT,
-                verify=self._verify(),
+                verify=tls_verify(self._settings),
             )
             response.raise_for_status()
-        except requests.RequestException as exc:
+        except (requests.RequestException, ConfigError) as exc:
             raise _StepFailed(NO_CONTACT.format(exc)) from None
         finally:
             block["elapsed_seconds"] = round(self._timer() - started, 3)
         if not _status_ok(response):
             raise _StepFailed(NOT_OK)
-
-    def _verify(self) -> bool | str:
-        settings = self._settings
-        if not settings.tls_verify:
-            return False
-        return settings.ca_bundle or True
 
     def _model_fields(self, models: Mapping[str, TenantModel]) -> dict[str, str]:
         if not models:

@@ -4,8 +4,8 @@ Each gunicorn worker owns one holder. Between requests it asks the store for
 every tenant's current version at most every ``interval`` seconds (a cheap
 check) and loads only the versions that changed. Loaded arrays are memory-mapped
 by the store, so N workers share one copy through the page cache. A version that
-fails to load is logged and the previous model keeps serving. A store offering
-``change_token()`` (one ``stat``, like the filesystem store) is asked that first,
+fails to load is logged and the previous model keeps serving. A store that is
+:class:`~mlcore.interfaces.ChangeTracking` (one ``stat``, like the filesystem store) is asked that first,
 and the tenants are listed only when the token moved, or at least every
 ``full_check_interval`` seconds: a publisher killed after switching a tenant's
 version but before moving the token must not leave a running worker on the old
@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from mlcore.interfaces import ModelArtifact, ModelStore
+from mlcore.interfaces import ChangeTracking, ModelArtifact, ModelStore
 from mlcore.serving.tenant_model import TenantModel
 
 log = logging.getLogger(__name__)
@@ -87,11 +87,10 @@ class ModelHolder:
             self._lock.release()
 
     def _change_token(self) -> object:
-        change_token = getattr(self._store, "change_token", None)
-        if not callable(change_token):
+        if not isinstance(self._store, ChangeTracking):
             return None
         try:
-            return change_token()
+            return self._store.change_token()
         except Exception:  # noqa: BLE001 - fall back to listing the tenants
             log.exception("cannot read the model store's change token")
             return None

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mlcore.config import Settings, load_settings
-from mlcore.configured_plugins import components
+from mlcore.configured import configured_plugins
 from mlcore.errors import MLCoreError
 from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
 
@@ -264,7 +264,7 @@ class TrainerProcess:
         )
 
     def _store_has_models(self) -> bool:
-        return bool(components(self.settings).model_store().tenants())
+        return bool(configured_plugins(self.settings).model_store().tenants())
 
 
 def main() -> int:

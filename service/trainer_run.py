@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from mlcore.config import VARIABLES, Settings, load_settings
-from mlcore.configured_plugins import Components, components
+from mlcore.configured import ConfiguredPlugins, configured_plugins
 from mlcore.errors import MLCoreError
 from mlcore.serving.artifact import SUCCESS
+from mlcore.training.outcome import TenantOutcome
 from mlcore.training.train_log import LogRow, append_rows, run_timestamp
-from mlcore.training.trainer import TenantOutcome, Trainer
+from mlcore.training.trainer import Trainer
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_run")
@@ -84,9 +85,9 @@ def log_handlers(settings: Settings) -> list[logging.Handler]:
     return handlers
 
 
-def run_once(settings: Settings, parts: Components | None = None) -> list[TenantOutcome]:
+def run_once(settings: Settings, parts: ConfiguredPlugins | None = None) -> list[TenantOutcome]:
     """Train every tenant once with the configured plugins; log a summary line."""
-    parts = parts or components(settings)
+    parts = parts or configured_plugins(settings)
     source = parts.data_source()
     log.info("training run: data from %s, recommender %s", source.describe(), settings.recommender)
     trainer = Trainer(settings, source, parts.model_store(), parts.recommender)

@@ -19,12 +19,12 @@ _app: Callable[..., Iterable[bytes]] | None = None
 def build() -> Callable[..., Iterable[bytes]]:
     """Settings from the environment, the configured model store, the app; models loaded."""
     from mlcore.config import load_settings
-    from mlcore.configured_plugins import components
+    from mlcore.configured import configured_plugins
     from service.app import create_app
     from service.model_holder import ModelHolder
 
     settings = load_settings()
-    store = components(settings).model_store()
+    store = configured_plugins(settings).model_store()
     holder = ModelHolder(store, interval=settings.reload_interval)
     holder.refresh()
     return create_app(settings, store, holder=holder)

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from mlcore.config import Algorithm, Settings, settings_with
-from mlcore.configured_plugins import Components
+from mlcore.configured import ConfiguredPlugins
 from mlcore.dataset import Dataset
-from mlcore.errors import MLCoreError, ModelNotFoundError
+from mlcore.errors import MLCoreError
 from mlcore.interfaces import DataSource, ModelArtifact
 from mlcore.legacy.outputs import OutputOptions, TenantFiles, write_atomic, write_tenant_files
 from mlcore.totara.dataset_builder import load_tenant_dataset
 from mlcore.totara.export_files import parse_tenants
-from mlcore.training.trainer import Trainer
+from mlcore.training.fitting import TenantFitter
 
 log = logging.getLogger(__name__)
 
@@ -144,34 +144,6 @@ def already_started(folder: Path) -> bool:
     return (folder / STARTED).exists() and not (folder / FAILED).exists()
 
 
-class LatestArtifacts:
-    """An in-memory model store keeping each tenant's latest artifact (no files)."""
-
-    def __init__(self) -> None:
-        self._artifacts: dict[str, ModelArtifact] = {}
-
-    def publish(self, tenant: str, artifact: ModelArtifact) -> str:
-        self._artifacts[tenant] = artifact
-        return "legacy"
-
-    def load(self, tenant: str, version: str | None = None) -> ModelArtifact:
-        if tenant not in self._artifacts:
-            raise ModelNotFoundError(f"no model for tenant {tenant!r}")
-        return self._artifacts[tenant]
-
-    def tenants(self) -> list[str]:
-        return sorted(self._artifacts)
-
-    def versions(self, tenant: str) -> list[str]:
-        return ["legacy"] if tenant in self._artifacts else []
-
-    def current_version(self, tenant: str) -> str | None:
-        return "legacy" if tenant in self._artifacts else None
-
-    def rollback(self, tenant: str, version: str) -> None:
-        raise ModelNotFoundError("the legacy batch keeps no older versions")
-
-
 def legacy_settings(
     settings: Settings, *, query: Algorithm, threads: int, option_names: frozenset[str]
 ) -> Settings:
@@ -198,19 +170,17 @@ def legacy_settings(
     )
 
 
-def option_names(components: Components) -> frozenset[str]:
+def option_names(plugins: ConfiguredPlugins) -> frozenset[str]:
     """Field names of the configured recommender's options dataclass."""
-    record = components.registry.get("recommender", components.settings.recommender)
+    record = plugins.registry.get("recommender", plugins.settings.recommender)
     return frozenset(f.name for f in dataclasses.fields(record.options_type))
 
 
-def tenant_trainer(components: Components, source: DataSource) -> TenantTrainer:
-    """Train like the service (temporal split, seeded tuning, popularity gate), in memory."""
-    store = LatestArtifacts()
-    trainer = Trainer(components.settings, source, store, components.recommender)
+def tenant_trainer(plugins: ConfiguredPlugins) -> TenantTrainer:
+    """Fit like the service (temporal split, seeded tuning, popularity gate), no store."""
+    fitter = TenantFitter(plugins.settings, plugins.recommender)
 
     def train(dataset: Dataset) -> ModelArtifact:
-        trainer.train_dataset(dataset)
-        return store.load(dataset.tenant)
+        return fitter.fit_tenant(dataset).artifact
 
     return train

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlcore.config import Settings
 from mlcore.hookspecs import hookimpl
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import ModelStoreRecord
 from plugins.filesystem_store.store import FilesystemModelStore, FilesystemStoreOptions
 
 
@@ -23,9 +23,9 @@ def _make(*, options: FilesystemStoreOptions, settings: Settings) -> FilesystemM
 
 
 @hookimpl
-def mlcore_model_stores() -> list[PluginRecord]:
+def mlcore_model_stores() -> list[ModelStoreRecord]:
     return [
-        PluginRecord(
+        ModelStoreRecord(
             name="filesystem",
             factory=_make,
             options_type=FilesystemStoreOptions,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mlcore.config import Settings
 from mlcore.hookspecs import hookimpl
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import RecommenderRecord
 from plugins.implicit_recommender.factor_models import (
     ImplicitALSOptions,
     ImplicitALSRecommender,
@@ -83,21 +83,21 @@ def make_item_knn(
 
 
 @hookimpl
-def mlcore_recommenders() -> list[PluginRecord]:
+def mlcore_recommenders() -> list[RecommenderRecord]:
     return [
-        PluginRecord(
+        RecommenderRecord(
             name="implicit-als",
             factory=make_als,
             options_type=ImplicitALSOptions,
             description="implicit: alternating least squares on implicit feedback (CPU)",
         ),
-        PluginRecord(
+        RecommenderRecord(
             name="implicit-bpr",
             factory=make_bpr,
             options_type=ImplicitBPROptions,
             description="implicit: Bayesian personalised ranking (CPU)",
         ),
-        PluginRecord(
+        RecommenderRecord(
             name="item-knn",
             factory=make_item_knn,
             options_type=ItemKNNOptions,

@@ -8,18 +8,18 @@ They are announced by :mod:`plugins.implicit_recommender`.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Self
 
 import numpy as np
 
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.interfaces import ServingArrays
 from plugins.implicit_recommender.support import import_implicit, one_blas_thread
-from plugins.implicit_recommender.tuning import tune_recommender
+from plugins.implicit_recommender.tuning import StudyTuned
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ImplicitBPROptions:
     seed: int | None = None
 
 
-class _FactorRecommender(ABC):
+class _FactorRecommender(StudyTuned):
     """Shared fit/export of implicit's matrix-factorisation models."""
 
     backend = ""
@@ -106,16 +106,6 @@ class _FactorRecommender(ABC):
                 model.fit(weights, show_progress=False)  # continues from the current factors
             self._keep(model)
             yield done
-
-    def tune(
-        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
-    ) -> TuningReport:
-        """Search options on ``train`` by NDCG@10 on ``validation``; ``fit`` then uses the best."""
-        report = tune_recommender(
-            self, train, validation, trials=trials, timeout=timeout, seed=seed
-        )
-        self.options = replace(self.options, **report.best_params)
-        return report
 
     def _keep(self, model: Any) -> None:
         user, item = np.asarray(model.user_factors), np.asarray(model.item_factors)

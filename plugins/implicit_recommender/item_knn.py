@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -21,10 +21,10 @@ import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.interfaces import ServingArrays
 from mlcore.serving import neighbours
 from plugins.implicit_recommender.support import import_implicit, one_blas_thread
-from plugins.implicit_recommender.tuning import tune_recommender
+from plugins.implicit_recommender.tuning import StudyTuned
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ItemKNNOptions:
     num_threads: int = 0
 
 
-class ItemKNNRecommender:
+class ItemKNNRecommender(StudyTuned):
     """Item-item nearest neighbours over ``dataset.weights``."""
 
     backend = "item-knn"
@@ -92,20 +92,10 @@ class ItemKNNRecommender:
             },
         )
 
-    def tune(
-        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
-    ) -> TuningReport:
-        """Search ``similarity`` and ``neighbours`` by NDCG@10; ``fit`` then uses the best."""
-        report = tune_recommender(
-            self, train, validation, trials=trials, timeout=timeout, seed=seed
-        )
-        self.options = replace(self.options, **report.best_params)
-        return report
-
     def describe(self) -> Mapping[str, Any]:
         return {
             "backend": self.backend,
-            "algorithm": f"{self.backend}-{self.options.similarity}",
+            "algorithm": self.backend,
             "options": asdict(self.options),
             "num_threads": self.num_threads,
         }

@@ -10,6 +10,7 @@ iterations and is scored once per trial.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -109,6 +110,29 @@ def tune_recommender(
     keep = set(SPACES[backend]) | ({"iterations"} if iterative else set())
     best = {name: value for name, value in report.best_params.items() if name in keep}
     return replace(report, best_params=best)
+
+
+class StudyTuned(ABC):
+    """The one ``tune`` of the implicit backends (the :class:`~mlcore.interfaces.Tunable`
+    handshake): search with :func:`tune_recommender`, keep the best options, and end
+    fitted on ``train`` with them."""
+
+    options: Any
+
+    @abstractmethod
+    def fit(self, dataset: Dataset) -> Any:
+        """Train on every interaction of ``dataset`` with the current options."""
+
+    def tune(
+        self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
+    ) -> TuningReport:
+        """Search options on ``train`` by NDCG@10 on ``validation``; end fitted on ``train``."""
+        report = tune_recommender(
+            self, train, validation, trials=trials, timeout=timeout, seed=seed
+        )
+        self.options = replace(self.options, **report.best_params)
+        self.fit(train)
+        return report
 
 
 def _collaborators(recommender: Any) -> dict[str, Any]:

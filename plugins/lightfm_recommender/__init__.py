@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mlcore.config import Settings
 from mlcore.hookspecs import hookimpl
-from mlcore.plugin_records import PluginRecord
+from mlcore.plugin_records import RecommenderRecord
 from plugins.lightfm_recommender.options import LightFMOptions
 from plugins.lightfm_recommender.recommender import LightFMRecommender
 
@@ -21,9 +21,9 @@ def _make(*, options: LightFMOptions, settings: Settings | None = None) -> Light
 
 
 @hookimpl
-def mlcore_recommenders() -> list[PluginRecord]:
+def mlcore_recommenders() -> list[RecommenderRecord]:
     return [
-        PluginRecord(
+        RecommenderRecord(
             name="lightfm",
             factory=_make,
             options_type=LightFMOptions,

@@ -67,7 +67,6 @@ class LightFMRecommender:
         self.clock = clock
         self._budget = TimeBudget(None, clock)
         self._pace: TuningPace | None = None
-        self._tuned: tuple[Dataset, ServingArrays] | None = None
         self._checkpoint: tuple[tuple[int, int], Any] | None = None
         self._features: tuple[Dataset, FeatureMatrices] | None = None
 
@@ -101,7 +100,8 @@ class LightFMRecommender:
     def tune(
         self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
     ) -> TuningReport:
-        """Search on ``train`` judged by NDCG@10 on ``validation``; ``fit`` then uses the best.
+        """Search on ``train`` judged by NDCG@10 on ``validation``; end fitted on ``train``
+        with the best options (the :class:`~mlcore.interfaces.Tunable` handshake).
 
         With a time budget, ``train`` plus ``validation`` is taken to be what the
         final fit trains on (the trainer's temporal split), to predict its cost.
@@ -149,18 +149,20 @@ class LightFMRecommender:
         self.params = {**self.params, **objective.best_params}
         self.tuning_score_ = report.best_score
         if objective.best_serving is not None and seed == self.seed:
-            self._tuned = (train, objective.best_serving)
+            # The Tunable handshake: end fitted on ``train`` with the best options. The
+            # search trained exactly that model, epoch by epoch; keep it.
+            self.features_ = features
+            self.dataset_shape_ = train.shape
+            self.serving_ = objective.best_serving
             self._checkpoint = (train.shape, objective.best_model)
+        else:
+            self.fit(train)
         return report
 
     def fit(self, dataset: Dataset) -> Self:
         """Train on every interaction of ``dataset`` with the current (tuned) options."""
         self.features_ = self.features(dataset)
         self.dataset_shape_ = dataset.shape
-        if self._tuned is not None and self._tuned[0] is dataset:
-            # Tuning already trained this configuration on this data, epoch by epoch.
-            self.serving_ = self._tuned[1]
-            return self
         plan = self._plan(dataset)
         if plan.mode != "refit":
             log.info("tenant %s: final fit %s (%s)", dataset.tenant, plan.mode, plan.reason)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcore.config import Settings, load_settings, settings_with
-from mlcore.configured_plugins import components
+from mlcore.configured import configured_plugins
 from mlcore.interfaces import ModelStore
 
 
@@ -34,4 +34,4 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def model_store(args: argparse.Namespace) -> ModelStore:
     """The configured model store, with ``--models-dir`` applied."""
-    return components(settings_from(args)).model_store()
+    return configured_plugins(settings_from(args)).model_store()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlcore.config import load_settings
-from mlcore.configured_plugins import components
+from mlcore.configured import configured_plugins
 from service.commands.serve_command import serve
 
 DEMO_SETTINGS = {
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"[demo] using the existing demo export in {export}")
     settings = load_settings(environ)
-    parts = components(settings)
+    parts = configured_plugins(settings)
     store = parts.model_store()
     if not store.tenants():
         print("[demo] training once (a minute or two) ...", flush=True)

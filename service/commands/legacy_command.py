@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from mlcore.config import load_settings
-from mlcore.configured_plugins import components
+from mlcore.configured import configured_plugins
 from mlcore.legacy.batch import (
     STARTED,
     LegacyBatch,
@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if already_started(folder):
         return _nothing_to_do(folder)
     base = load_settings()
-    names = option_names(components(base))
+    names = option_names(configured_plugins(base))
     settings = legacy_settings(base, query=args.query, threads=args.threads, option_names=names)
-    parts = components(settings)
+    parts = configured_plugins(settings)
     source = parts.registry.create(
         "data source", "export-folder", {"path": str(folder)}, settings=settings
     )
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         seen_items=args.seen_items or settings.seen_items,
         similar_items=args.similar_items,
     )
-    batch = LegacyBatch(source, tenant_trainer(parts, source), progress=_print_tenant)
+    batch = LegacyBatch(source, tenant_trainer(parts), progress=_print_tenant)
     result = batch.run(folder, options)
     if result.already_started:
         return _nothing_to_do(folder)

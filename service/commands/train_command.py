@@ -12,11 +12,13 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlcore.configured_plugins import components
+from mlcore.configured import configured_plugins
 from mlcore.errors import MLCoreError
 from mlcore.interfaces import DataSource, ModelStore
 from mlcore.totara.export_files import parse_tenants
-from mlcore.training.trainer import BASELINE, TenantOutcome, Trainer
+from mlcore.training.baseline import BASELINE
+from mlcore.training.outcome import TenantOutcome
+from mlcore.training.trainer import Trainer
 from service.commands.command_settings import add_models_dir, settings_from
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     settings = settings_from(args)
-    parts = components(settings)
+    parts = configured_plugins(settings)
     source = parts.data_source()
     store = parts.model_store()
     parts.recommender(settings.recommender)  # an unknown name fails before any work
@@ -81,12 +83,12 @@ def summary_table(outcomes: Sequence[TenantOutcome], store: ModelStore) -> str:
     for outcome in outcomes:
         users, items, interactions = _sizes(store, outcome)
         validation = outcome.validation
-        model = _ndcg(validation.get("model"))
-        baseline = _ndcg(validation.get(BASELINE))
+        model = f"{validation.model.ndcg:.4f}" if validation else "-"
+        baseline = f"{validation.baseline.ndcg:.4f}" if validation else "-"
         lines.append(
             f"{outcome.tenant:<8} {outcome.version or '-':<24} {users:>7} {items:>7} "
             f"{interactions:>12} {model:>8} {baseline:>10} "
-            f"{str(validation.get('promoted', '-')):<10} {outcome.seconds:>8.1f}  {outcome.message}"
+            f"{outcome.promoted or '-':<10} {outcome.seconds:>8.1f}  {outcome.message}"
         )
     return "\n".join(lines)
 
@@ -102,9 +104,3 @@ def _sizes(store: ModelStore, outcome: TenantOutcome) -> tuple[str, str, str]:
         str(manifest.get(key, "-")) for key in ("n_users", "n_items", "n_interactions")
     )
     return (users, items, interactions)
-
-
-def _ndcg(metrics: object) -> str:
-    if isinstance(metrics, dict) and isinstance(metrics.get("ndcg"), (int, float)):
-        return f"{metrics['ndcg']:.4f}"
-    return "-"

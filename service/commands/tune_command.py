@@ -5,7 +5,7 @@ The data is one tenant of an export folder (``--data-dir``) or ml-latest-small
 per-user validation split the trainer uses (each user's most recent 20%), with a
 budget of ``--trials`` and ``--timeout``. Afterwards: a table of trials, a report
 folder (``summary.md`` + PNG plots, :mod:`service.commands.tune_report`) with the chosen
-model's full validation metrics beside popularity and its per-request compute
+model's full validation metrics beside popularity (the trainer's own :func:`validate`) and its per-request compute
 times, and optionally the chosen settings as a TOML ``ML_CONFIG_FILE``.
 """
 
@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 
 from mlcore.config import load_settings, settings_with
-from mlcore.configured_plugins import components
+from mlcore.configured import ConfiguredPlugins, configured_plugins
 from mlcore.dataset import Dataset
 from mlcore.errors import ConfigError
 from mlcore.interfaces import Tunable
 from mlcore.serving.artifact import build_artifact
 from mlcore.serving.tenant_model import TenantModel
-from mlcore.training.evaluation import evaluate, serving_scores
 from mlcore.training.splits import temporal_split
+from mlcore.training.validation import validate
 from service.commands.tune_config import save_config, study_progress
 from service.commands.tune_report import markdown_table, parameter_names, trial_table, write_report
 
@@ -68,16 +68,15 @@ def main(argv: list[str]) -> int:
     return run(args)
 
 
-def _load(args: argparse.Namespace) -> tuple[Dataset, str]:
+def _load(args: argparse.Namespace, plugins: ConfiguredPlugins) -> tuple[Dataset, str]:
     if args.movielens is not None:
         from mlcore.demo.movielens import DEFAULT_DIR, load  # noqa: PLC0415
 
         folder = DEFAULT_DIR if args.movielens == "default" else Path(args.movielens)
         return load(folder), f"ml-latest-small at {folder} (mlcore.demo.movielens mapping)"
     from mlcore.totara.dataset_builder import load_tenant_dataset  # noqa: PLC0415
-    from plugins.export_folder_source import ExportFolderSource  # noqa: PLC0415
 
-    source = ExportFolderSource(args.data_dir)
+    source = plugins.data_source()  # the export-folder source, through the registry
     return load_tenant_dataset(source, args.tenant), f"export {args.data_dir}, tenant {args.tenant}"
 
 
@@ -106,19 +105,21 @@ def run(args: argparse.Namespace) -> int:
             changes[field] = getattr(args, name)
     if args.recommender:
         changes["recommender"] = args.recommender
+    if args.data_dir is not None:
+        changes.update(data_source="export-folder", data_dir=args.data_dir)
     settings = settings_with(settings, **changes)
     options = {**settings.recommender_options, **_space(args.space)}
     if settings.recommender == "lightfm":
         options.setdefault("mode", settings.algorithm)
         options.update(study_storage="sqlite", study_dir=str(_study_dir(args)))
     settings = settings_with(settings, recommender_options=options)
-    parts = components(settings)
-    model = parts.recommender(settings.recommender)
+    plugins = configured_plugins(settings)
+    model = plugins.recommender(settings.recommender)
     if not isinstance(model, Tunable):
         raise ConfigError(f"recommender {settings.recommender!r} cannot be tuned (no tune())")
     trials = settings.tuning_trials if args.trials is None else args.trials
     timeout = settings.tuning_timeout if args.timeout is None else args.timeout
-    dataset, described = _load(args)
+    dataset, described = _load(args, plugins)
     split = temporal_split(dataset)
     print(
         f"tuning {settings.recommender} on {described}: {dataset.n_users} users, "
@@ -133,14 +134,12 @@ def run(args: argparse.Namespace) -> int:
     tune_seconds = time.perf_counter() - started
     header = ["#", "state", report.metric, "best epoch", "epochs run", "seconds"]
     print(markdown_table(header + parameter_names(report), trial_table(report)))
-    model.fit(split.train)
+    # The Tunable handshake: ``model`` is now fitted on split.train with the best options.
     serving = model.export()
-    baseline = parts.recommender("popularity").fit(split.train)
+    validation = validate(model, split, with_auc=True, tuning_best=report.best_score)
     metrics = {
-        f"{settings.recommender} (chosen)": evaluate(
-            serving_scores(serving), split.train, split.test
-        ),
-        "popularity": evaluate(serving_scores(baseline.export()), split.train, split.test),
+        f"{settings.recommender} (chosen)": validation.model,
+        "popularity": validation.baseline,
     }
     latencies = _latencies(split.train, serving, settings.recommender, args.latency_requests)
     context = {
@@ -169,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: NDCG@10 {m.ndcg:.4f}  P@10 {m.precision:.4f}  AUC {m.auc or 0:.4f}")
     print(f"report: {summary}")
     if args.save_config:
-        path = save_config(args.save_config, settings, report, parts.registry)
+        path = save_config(args.save_config, settings, report, plugins.registry)
         print(f"chosen settings: {path} (use ML_CONFIG_FILE={path})")
     return 0
 

@@ -5,7 +5,7 @@ from the tenant's newest interaction (so the same data always gives the same
 model, whenever training runs). Trending items outrank items that were popular
 long ago; everybody gets the same list per item type, minus their own positives.
 
-It satisfies :class:`mlcore.interfaces.Recommender` and exports ``"factors"``
+It satisfies :class:`mlcore.Recommender` and exports ``"factors"``
 serving arrays (the scores are the item biases; the factors are one zero column),
 which every mlservice model store and web worker understands.
 """
@@ -18,12 +18,15 @@ from typing import Any, Self
 
 import numpy as np
 
-from mlcore.config import Settings
-from mlcore.dataset import Dataset
-from mlcore.errors import ConfigError, NotFittedError
-from mlcore.hookspecs import hookimpl
-from mlcore.interfaces import ServingArrays
-from mlcore.plugin_records import PluginRecord
+from mlcore import (
+    ConfigError,
+    Dataset,
+    NotFittedError,
+    RecommenderRecord,
+    ServingArrays,
+    Settings,
+    hookimpl,
+)
 
 DAY_SECONDS = 86400.0
 
@@ -85,10 +88,10 @@ def make_recent_popular(
 
 
 @hookimpl
-def mlcore_recommenders() -> list[PluginRecord]:
+def mlcore_recommenders() -> list[RecommenderRecord]:
     """Announce ``recent-popular`` (called by mlservice's registry)."""
     return [
-        PluginRecord(
+        RecommenderRecord(
             name="recent-popular",
             factory=make_recent_popular,
             options_type=RecentPopularOptions,

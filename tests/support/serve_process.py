@@ -1,0 +1,44 @@
+"""Start and stop a real ``mlservice serve`` (gunicorn) on 127.0.0.1 for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_serve(log: Path, environ: Mapping[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """``mlservice serve *args`` in its own process group, output to ``log``."""
+    with open(log, "wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", *args],
+            cwd=ROOT,
+            env=dict(environ),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_serve(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM the whole process group (master, workers, trainer); SIGKILL after ``grace``."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
