@@ -57,6 +57,7 @@ def claim_version(bucket: S3Bucket, tenant: str, now: Callable[[], float]) -> st
             held = bucket.get(key)
             if held is not None and held.body == body:
                 return version  # a retried request of ours had landed
+            log.info("tenant %s: version id %s was taken by another publisher", tenant, version)
     raise ModelStoreError(f"tenant {tenant!r}: cannot claim a free version id in {ATTEMPTS} tries")
 
 

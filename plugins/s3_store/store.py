@@ -49,7 +49,15 @@ log = logging.getLogger(__name__)
 
 
 class PublishSuperseded(ModelStoreError):
-    """A newer version of the tenant was made current while this one was uploaded."""
+    """A newer version of the tenant was made current while this one was uploaded.
+
+    Attributes:
+        version: The uploaded version, complete and kept but not current.
+    """
+
+    def __init__(self, message: str, version: str) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 class S3ModelStore:
@@ -174,7 +182,8 @@ class S3ModelStore:
         if not moved:
             raise PublishSuperseded(
                 f"tenant {tenant!r}: version {version} was uploaded, but a newer version "
-                "published meanwhile stays current"
+                "published meanwhile stays current",
+                version,
             )
         seconds = time.monotonic() - started
         log.info("tenant %s: version %s published in %.2f s", tenant, version, seconds)

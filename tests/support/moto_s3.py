@@ -143,3 +143,20 @@ def main(port: int) -> None:
 
 if __name__ == "__main__":
     main(int(sys.argv[1]))
+
+
+def s3_store(options: Mapping[str, Any], cache: Path, *, keep_versions: int = 5) -> Any:
+    """An ``s3`` model store built through the registry, as the service does.
+
+    Args:
+        options: ``ML_MODEL_STORE_OPTIONS`` (see :meth:`MotoS3.options`).
+        cache: This host's cache folder.
+    """
+    from mlcore.config import Settings
+    from mlcore.plugin_manager import make_plugin_manager
+    from mlcore.registry import Registry
+
+    settings = Settings(models_dir=cache.parent / "models", keep_versions=keep_versions)
+    return Registry(make_plugin_manager()).create(
+        "model store", "s3", {**options, "cache_dir": str(cache)}, settings=settings
+    )
