@@ -59,8 +59,8 @@ def make_client(endpoint_url: str, region: str, addressing_style: str) -> Any:
     config = Config(
         region_name=region or None,
         s3={"addressing_style": addressing_style},
-        retries={"max_attempts": 5, "mode": "standard"},
-        connect_timeout=10,
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
         read_timeout=60,
     )
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)

@@ -3,6 +3,7 @@
 Layout under the cache folder (by default ``<ML_MODELS_DIR>/s3-cache/<bucket>/<prefix>``)::
 
     tenants/<tenant>/versions/<version>/manifest.json, <array>.npy    complete copies
+    tenants/<tenant>/current                                          the last version read as current
     tenants/<tenant>/.lock                                            download lock (flock)
     tenants/<tenant>/.download-<random>/                              a download in progress
     tenants/<tenant>/.publish-<random>/                               a publish in progress
@@ -32,8 +33,9 @@ from mlcore.storage.local_files import (
     install_folder,
     remove_folder,
     remove_stale,
+    replace_file,
 )
-from mlcore.storage.names import check_tenant, sorted_versions
+from mlcore.storage.names import check_tenant, is_tenant, is_version, sorted_versions, tenant_order
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,25 @@ class VersionCache:
         """Versions with a complete copy here, oldest first."""
         folder = self._tenant_dir(tenant) / "versions"
         return sorted_versions(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def remember_current(self, tenant: str, version: str) -> None:
+        """Note the version last read as current (for :meth:`remembered_current`)."""
+        if self.remembered_current(tenant) != version:
+            replace_file(self._tenant_dir(tenant) / "current", f"{version}\n".encode("ascii"))
+
+    def remembered_current(self, tenant: str) -> str | None:
+        """The version this host last read as current, if it still has a copy of it."""
+        try:
+            text = (self._tenant_dir(tenant) / "current").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text if is_version(text) and self.folder(tenant, text).is_dir() else None
+
+    def remembered_tenants(self) -> list[str]:
+        """Tenants with a remembered current version, numeric ids in numeric order."""
+        folder = self.root / "tenants"
+        names = [p.name for p in folder.iterdir() if is_tenant(p.name)] if folder.is_dir() else []
+        return sorted((t for t in names if self.remembered_current(t)), key=tenant_order)
 
     def _evict(self, tenant: str, used: str) -> None:
         """Keep the newest ``keep_versions`` copies and ``used``; remove the others.

@@ -44,6 +44,7 @@ from plugins.s3_store.keys import (
     version_key,
     versions_prefix,
 )
+from plugins.s3_store.last_known import LastKnown
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,9 @@ class S3ModelStore:
         self.verify = verify
         self.clock = clock
         self._conditional_writes_checked = False
+        self._last_known = LastKnown()
+        self._last_token: str | None = None
+        self._pointers: dict[str, str] = {}  # the pointer values this process last read
 
     def describe(self) -> str:
         """Where the models are, for logs (never a credential)."""
@@ -97,8 +101,14 @@ class S3ModelStore:
 
     def tenants(self) -> list[str]:
         """Tenants with a current version, numeric ids in numeric order (one LIST)."""
-        names = (item.key[len(CURRENT) :] for item in self.bucket.list_keys(CURRENT))
-        return sorted((name for name in names if is_tenant(name)), key=tenant_order)
+
+        def listed() -> list[str]:
+            names = (item.key[len(CURRENT) :] for item in self.bucket.list_keys(CURRENT))
+            return sorted((name for name in names if is_tenant(name)), key=tenant_order)
+
+        return self._last_known.read(
+            "list the tenants", listed, lambda: self.cache.remembered_tenants() or None
+        )
 
     def versions(self, tenant: str) -> list[str]:
         """Complete versions (their manifest exists), oldest first (one LIST)."""
@@ -106,17 +116,35 @@ class S3ModelStore:
 
     def current_version(self, tenant: str) -> str | None:
         """The current version id (one GET of a small object), or None."""
-        pointer = self.bucket.get(pointer_key(check_tenant(tenant)))
+        check_tenant(tenant)
+        return self._last_known.read(
+            f"read the current version of tenant {tenant}",
+            lambda: self._read_pointer(tenant),
+            lambda: self.cache.remembered_current(tenant),
+        )
+
+    def change_token(self) -> str | None:
+        """The ETag of ``generation`` (one HEAD); None when nothing was ever published."""
+
+        def read() -> str | None:
+            self._last_token = self.bucket.etag(GENERATION)
+            return self._last_token
+
+        return self._last_known.read(
+            "read the change token", read, lambda: self._last_token or "unreachable"
+        )
+
+    def _read_pointer(self, tenant: str) -> str | None:
+        pointer = self.bucket.get(pointer_key(tenant))
         if pointer is None:
             return None
         text = pointer.body.decode("ascii", "replace").strip()
         if not is_version(text):
             raise ModelStoreError(f"current pointer of tenant {tenant!r} is corrupt: {text!r}")
+        self._pointers[tenant] = text
+        if self.cache.folder(tenant, text).is_dir():
+            self.cache.remember_current(tenant, text)
         return text
-
-    def change_token(self) -> str | None:
-        """The ETag of ``generation`` (one HEAD); None when nothing was ever published."""
-        return self.bucket.etag(GENERATION)
 
     def load(self, tenant: str, version: str | None = None) -> ModelArtifact:
         """Load a version (default: current) from the local cache, fetched once per host.
@@ -133,7 +161,10 @@ class S3ModelStore:
         if not is_version(chosen):
             raise ModelNotFoundError(f"{chosen!r} is not a version id")
         folder = self.cache.fetch(tenant, chosen, lambda into: self._download(tenant, chosen, into))
-        return load_version_folder(folder, verify=self.verify)
+        artifact = load_version_folder(folder, verify=self.verify)
+        if self._pointers.get(tenant) == chosen:
+            self.cache.remember_current(tenant, chosen)
+        return artifact
 
     def _download(self, tenant: str, version: str, into: Path) -> None:
         """Copy a complete version into an empty folder; check every file's sha256."""
@@ -204,7 +235,12 @@ class S3ModelStore:
             )
         self.load(tenant, version)
         self._check_conditional_writes()
+        previous = self._read_pointer(tenant)
         move_pointer(self.bucket, tenant, version, newer_wins=False)
+        if self.bucket.etag(version_key(tenant, version, MANIFEST)) is None and previous:
+            # A concurrent publish pruned it meanwhile: put the pointer back.
+            move_pointer(self.bucket, tenant, previous, newer_wins=False)
+            raise ModelNotFoundError(f"tenant {tenant!r}: version {version} was pruned meanwhile")
         self._announce(tenant, version)
 
     def _upload(self, tenant: str, artifact: ModelArtifact) -> str:

@@ -24,6 +24,7 @@ from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
 from tests.contracts.model_store_contract import artifact
 from tests.support.moto_s3 import SECRET_KEY, MotoS3, s3_store
+from tests.support.serve_process import free_port
 
 
 @pytest.fixture
@@ -240,3 +241,42 @@ def test_manifest_only_versions_and_unknown_versions(
         host(aws_env, bucket, tmp_path / "c").load("4", "20990101T000000Z-000001")
     with pytest.raises(ModelNotFoundError, match="not a version id"):
         store.load("4", "../../x")
+
+
+def test_a_host_serves_what_it_last_knew_while_s3_is_unreachable(
+    aws_env: MotoS3, bucket: str, tmp_path: Path, caplog: Any
+) -> None:
+    from service.model_holder import ModelHolder
+    from tests.support.app_support import tiny_artifact
+
+    trainer = host(aws_env, bucket, tmp_path / "trainer")
+    first = trainer.publish("0", tiny_artifact("0", seed=1))
+    server = host(aws_env, bucket, tmp_path / "server")
+    assert ModelHolder(server, interval=0).models()["0"].version == first
+    trainer.publish("0", tiny_artifact("0", seed=2))  # the server never saw this one
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens: S3 is down
+    restarted = s3_store({**aws_env.options(bucket), "endpoint_url": nowhere}, tmp_path / "server")
+    with caplog.at_level(logging.WARNING, logger="plugins.s3_store"):
+        models = ModelHolder(restarted, interval=0).models()
+    assert models["0"].version == first and models["0"].manifest["seed"] == 1
+    assert "using what this host last knew" in caplog.text
+    assert caplog.text.count("using what this host last knew") == 1  # then no more tries
+    assert restarted.change_token() == "unreachable" and restarted.tenants() == ["0"]
+    empty = s3_store({**aws_env.options(bucket), "endpoint_url": nowhere}, tmp_path / "new")
+    with pytest.raises(ModelStoreError, match="Could not connect"):
+        empty.tenants()  # a host that knows nothing reports the outage
+
+
+def test_a_rollback_target_pruned_meanwhile_puts_the_pointer_back(
+    aws_env: MotoS3, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operator = host(aws_env, bucket, tmp_path / "operator")
+    old, current = operator.publish("0", artifact(1)), operator.publish("0", artifact(2))
+    client = aws_env.client()
+    prune = lambda: client.delete_object(  # noqa: E731 - what a trainer's prune does first
+        Bucket=bucket, Key=f"tenants/0/versions/{old}/manifest.json"
+    )
+    _before_pointer_write(operator, monkeypatch, prune)
+    with pytest.raises(ModelNotFoundError, match="pruned meanwhile"):
+        operator.rollback("0", old)
+    assert host(aws_env, bucket, tmp_path / "other").current_version("0") == current
