@@ -25,7 +25,7 @@ from mlcore.totara.token import make_token
 from plugins.filesystem_store.store import FilesystemModelStore
 from service.app import create_app
 from tests.support.app_support import KEY, tiny_artifact, untrained_artifact
-from tests.support.serve_process import free_port, start_serve, stop_serve
+from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANTS = ("0", "3")
@@ -94,16 +94,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     process, log = start(tmp_path, service_env(tmp_path, port))
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("service did not start:\n" + log.read_text())
-            time.sleep(0.1)
+        wait_until_serving(base, process, log, timeout=30)
         yield Service(base, store, process, log)
     finally:
         stop(process)

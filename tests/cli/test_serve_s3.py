@@ -20,7 +20,7 @@ from mlcore.totara.token import make_token
 from service.app import create_app
 from tests.support.app_support import KEY, tiny_artifact
 from tests.support.moto_s3 import CREDENTIALS, SECRET_KEY, MotoS3, s3_store
-from tests.support.serve_process import free_port, start_serve, stop_serve
+from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
 
 QUERIES = [
     f"totara_user_id={user}&item_type={component}&tenant=0&n_items=5"
@@ -50,19 +50,6 @@ def served(base: str) -> list[object]:
     return [signed_get(base, f"/user-items?{query}").json() for query in QUERIES]
 
 
-def wait_until_up(base: str, process: object, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/", timeout=5).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:  # type: ignore[attr-defined]
-            raise AssertionError("service did not start:\n" + log.read_text())
-        time.sleep(0.1)
-
-
 def test_serve_answers_from_s3_and_picks_up_a_new_version(aws_env: MotoS3, tmp_path: Path) -> None:
     bucket = aws_env.new_bucket()
     options = aws_env.options(bucket, prefix="prod")
@@ -85,7 +72,7 @@ def test_serve_answers_from_s3_and_picks_up_a_new_version(aws_env: MotoS3, tmp_p
     process = start_serve(log, environ)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base, process, log)
+        wait_until_serving(base, process, log)
         old = expected(s3_store(options, tmp_path / "check1"))
         assert served(base) == old
         second = trainer.publish("0", tiny_artifact("0", seed=5))

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,3 +43,25 @@ def stop_serve(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def wait_until_serving(
+    base: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0
+) -> None:
+    """Wait until ``GET base/`` answers 200.
+
+    Raises:
+        AssertionError: The process ended or ``timeout`` passed; the message holds ``log``.
+    """
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(base + "/", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("service did not start:\n" + log.read_text())
+        time.sleep(0.1)
