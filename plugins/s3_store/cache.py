@@ -98,6 +98,11 @@ class VersionCache:
         with self._locked(tenant):
             self._evict(tenant, version)
 
+    def discard_version(self, tenant: str, version: str) -> None:
+        """Remove a cached copy (found broken), so the next fetch copies it again."""
+        with self._locked(tenant):
+            remove_folder(self.folder(tenant, version), _DOWNLOAD)
+
     def discard(self, staged: Path) -> None:
         """Remove a staged folder whose publish failed."""
         shutil.rmtree(staged, ignore_errors=True)

@@ -19,15 +19,12 @@ from pathlib import Path
 
 from mlcore.errors import ModelNotFoundError, ModelStoreError
 from mlcore.interfaces import ModelArtifact
-from mlcore.storage.local_files import STALE_TEMP_SECONDS, fsync_file
+from mlcore.storage.local_files import STALE_TEMP_SECONDS
 from mlcore.storage.names import check_arrays, check_tenant, is_tenant, is_version, tenant_order
 from mlcore.storage.version_folder import (
     MANIFEST,
     dump_manifest,
-    entry_file,
-    file_sha256,
     load_version_folder,
-    parse_manifest,
     stored_manifest,
     write_arrays,
 )
@@ -37,7 +34,6 @@ from plugins.s3_store.conditional import check_conditional_writes, claim_version
 from plugins.s3_store.keys import (
     CURRENT,
     GENERATION,
-    abandoned_versions,
     by_version,
     complete_versions,
     pointer_key,
@@ -45,6 +41,7 @@ from plugins.s3_store.keys import (
     versions_prefix,
 )
 from plugins.s3_store.last_known import LastKnown
+from plugins.s3_store.transfer import download_version, prune_versions, upload_version
 
 log = logging.getLogger(__name__)
 
@@ -160,34 +157,26 @@ class S3ModelStore:
             )
         if not is_version(chosen):
             raise ModelNotFoundError(f"{chosen!r} is not a version id")
-        folder = self.cache.fetch(tenant, chosen, lambda into: self._download(tenant, chosen, into))
-        artifact = load_version_folder(folder, verify=self.verify)
+        try:
+            artifact = load_version_folder(self._fetch(tenant, chosen), verify=self.verify)
+        except ModelNotFoundError:
+            raise
+        except ModelStoreError as exc:
+            if not self.cache.folder(tenant, chosen).is_dir():
+                raise
+            log.warning(
+                "tenant %s: the cached copy of %s is broken (%s); copying it again",
+                *(tenant, chosen, exc),
+            )
+            self.cache.discard_version(tenant, chosen)
+            artifact = load_version_folder(self._fetch(tenant, chosen), verify=self.verify)
         if self._pointers.get(tenant) == chosen:
             self.cache.remember_current(tenant, chosen)
         return artifact
 
-    def _download(self, tenant: str, version: str, into: Path) -> None:
-        """Copy a complete version into an empty folder; check every file's sha256."""
-        started = time.monotonic()
-        stored = self.bucket.get(version_key(tenant, version, MANIFEST))
-        if stored is None:
-            raise ModelNotFoundError(f"tenant {tenant!r} has no version {version}")
-        where = f"version {version} of tenant {tenant!r} in {self.bucket.describe()}"
-        manifest = parse_manifest(stored.body, where)
-        for name, entry in manifest["files"].items():
-            file = entry_file(entry, f"{where}, array {name!r}")
-            self.bucket.download_file(version_key(tenant, version, file), into / file)
-            fsync_file(into / file)
-            if file_sha256(into / file, where) != entry.get("sha256"):
-                raise ModelStoreError(f"{where}: {file} is corrupt (sha256 differs)")
-        (into / MANIFEST).write_bytes(stored.body)
-        fsync_file(into / MANIFEST)
-        load_version_folder(into)  # dtypes and shapes match the manifest
-        size = sum(path.stat().st_size for path in into.iterdir()) / 2**20
-        seconds = time.monotonic() - started
-        log.info(
-            "tenant %s: version %s copied into the local cache (%.1f MiB in %.2f s)",
-            *(tenant, version, size, seconds),
+    def _fetch(self, tenant: str, version: str) -> Path:
+        return self.cache.fetch(
+            tenant, version, lambda into: download_version(self.bucket, tenant, version, into)
         )
 
     # -- writing -------------------------------------------------------------------------
@@ -250,13 +239,8 @@ class S3ModelStore:
         try:
             files = write_arrays(staged, artifact.arrays)
             version = claim_version(self.bucket, tenant, self.clock)
-            manifest = dump_manifest(stored_manifest(artifact.manifest, tenant, version, files))
-            for entry in files.values():
-                key = version_key(tenant, version, entry["file"])
-                self.bucket.upload_file(key, staged / entry["file"])
-            (staged / MANIFEST).write_bytes(manifest)
-            fsync_file(staged / MANIFEST)
-            self.bucket.put(version_key(tenant, version, MANIFEST), manifest)
+            manifest = stored_manifest(artifact.manifest, tenant, version, files)
+            upload_version(self.bucket, tenant, version, staged, manifest)
         except BaseException:
             self.cache.discard(staged)
             if version:
@@ -270,15 +254,15 @@ class S3ModelStore:
         self.bucket.put(GENERATION, f"{tenant} {version} {time.time_ns()}\n".encode())
 
     def _prune(self, tenant: str) -> None:
-        """Delete complete versions beyond ``keep_versions`` (never the current one) and
-        uploads abandoned over an hour ago; a manifest goes first, so a half-deleted
-        version never looks complete."""
-        grouped = self._grouped(tenant)
-        current = self.current_version(tenant)
-        old = [v for v in complete_versions(grouped)[: -self.keep_versions] if v != current]
-        self.bucket.delete([version_key(tenant, version, MANIFEST) for version in old])
-        doomed = old + abandoned_versions(grouped, self.clock() - STALE_TEMP_SECONDS)
-        self.bucket.delete([item.key for version in doomed for item in grouped[version]])
+        """Delete versions beyond ``keep_versions`` and uploads abandoned over an hour ago."""
+        prune_versions(
+            self.bucket,
+            tenant,
+            self._grouped(tenant),
+            current=self._read_pointer(tenant),
+            keep=self.keep_versions,
+            abandoned_before=self.clock() - STALE_TEMP_SECONDS,
+        )
 
     def _abandon(self, tenant: str, version: str) -> None:
         """Best effort: delete what a failed publish uploaded (a later prune would too)."""

@@ -280,3 +280,16 @@ def test_a_rollback_target_pruned_meanwhile_puts_the_pointer_back(
     with pytest.raises(ModelNotFoundError, match="pruned meanwhile"):
         operator.rollback("0", old)
     assert host(aws_env, bucket, tmp_path / "other").current_version("0") == current
+
+
+def test_a_broken_cached_copy_is_copied_again(
+    aws_env: MotoS3, bucket: str, tmp_path: Path, caplog: Any
+) -> None:
+    version = host(aws_env, bucket, tmp_path / "trainer").publish("0", artifact(6))
+    server = host(aws_env, bucket, tmp_path / "server")
+    server.load("0")
+    (server.cache.folder("0", version) / "item_factors.npy").unlink()  # an operator's mistake
+    with caplog.at_level(logging.WARNING, logger="plugins.s3_store"):
+        again = host(aws_env, bucket, tmp_path / "server").load("0")
+    assert "is broken" in caplog.text and "copying it again" in caplog.text
+    np.testing.assert_array_equal(again.arrays["item_factors"], np.full((4, 3), 6))
