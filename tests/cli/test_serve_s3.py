@@ -8,7 +8,6 @@ switch to a version published while they run. Skips without moto.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -20,7 +19,13 @@ from mlcore.totara.token import make_token
 from service.app import create_app
 from tests.support.app_support import KEY, tiny_artifact
 from tests.support.moto_s3 import CREDENTIALS, SECRET_KEY, MotoS3, s3_store
-from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
+from tests.support.serve_process import (
+    free_port,
+    serve_environ,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 QUERIES = [
     f"totara_user_id={user}&item_type={component}&tenant=0&n_items=5"
@@ -56,18 +61,10 @@ def test_serve_answers_from_s3_and_picks_up_a_new_version(aws_env: MotoS3, tmp_p
     trainer = s3_store(options, tmp_path / "trainer")
     first = trainer.publish("0", tiny_artifact("0", seed=0))
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_", "AWS_"))}
-    environ.update(
-        CREDENTIALS,
-        ML_MODEL_STORE="s3",
-        ML_MODEL_STORE_OPTIONS=json.dumps(options),
-        ML_MODELS_DIR=str(tmp_path / "models"),
-        ML_LOGS_DIR=str(tmp_path / "logs"),
-        ML_BIND=f"127.0.0.1:{port}",
-        ML_WORKERS="2",
-        ML_TOTARA_KEY=KEY,
-        ML_RELOAD_INTERVAL="0.5",
-    )
+    environ = serve_environ(tmp_path, port, KEY, ML_MODEL_STORE="s3", **CREDENTIALS)
+    environ["ML_MODEL_STORE_OPTIONS"] = json.dumps(options)
+    for other in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        environ.pop(other, None)
     log = tmp_path / "serve.log"
     process = start_serve(log, environ)
     base = f"http://127.0.0.1:{port}"

@@ -21,6 +21,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def serve_environ(tmp_path: Path, port: int, key: str, **more: str) -> dict[str, str]:
+    """This process's environment without ``ML_*``/``FLASK_*``, plus a 2-worker service on
+    ``port`` with its models and logs under ``tmp_path`` and ``more`` on top."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
+    environ.update(
+        ML_MODELS_DIR=str(tmp_path / "models"),
+        ML_LOGS_DIR=str(tmp_path / "logs"),
+        ML_BIND=f"127.0.0.1:{port}",
+        ML_WORKERS="2",
+        ML_TOTARA_KEY=key,
+        ML_RELOAD_INTERVAL="0.5",
+        **more,
+    )
+    return environ
+
+
 def start_serve(log: Path, environ: Mapping[str, str], *args: str) -> subprocess.Popen[bytes]:
     """``mlservice serve *args`` in its own process group, output to ``log``."""
     with open(log, "wb") as output:
