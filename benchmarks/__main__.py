@@ -4,7 +4,8 @@
 quality (ml-latest-small and demo data, both protocols, baselines in the same run),
 training cost (growth with size, the 50k-user tenant with tuning), the tuning report
 on ml-latest-small, and the serving and parsing benchmarks of ``serving_benchmark.py``
-``parse_benchmark.py``, ``store_and_demo_benchmark.py`` and ``legacy_benchmark.py``
+``parse_benchmark.py``, ``store_and_demo_benchmark.py``, ``legacy_benchmark.py`` and
+``s3_reload_benchmark.py``
 (run as they are documented, in child processes).
 Results go to ``benchmarks/results/``; ``--quick`` shrinks every budget for a smoke run.
 """
@@ -23,7 +24,17 @@ from pathlib import Path
 from benchmarks.common import RESULTS_DIR, machine
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("quality", "training", "final-fit", "tune", "serving", "parsing", "store", "legacy")
+STEPS = (
+    "quality",
+    "training",
+    "final-fit",
+    "tune",
+    "serving",
+    "parsing",
+    "store",
+    "legacy",
+    "s3-reload",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +147,16 @@ def run_store(args: argparse.Namespace) -> int:
         return _child("store_and_demo_benchmark.py", scratch)
 
 
+def run_s3_reload(args: argparse.Namespace) -> int:
+    """Reload from S3 (moto) of an artifact the size of the large demo tenant."""
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
+        print("moto[server] and boto3 are not installed (pip install -e '.[test]'); skipped")
+        return 0
+    return _child("s3_reload_benchmark.py", "--random", "--repeat", "2" if args.quick else "5")
+
+
 def run_legacy(args: argparse.Namespace) -> int:
     from mlcore.demo.export import DemoConfig, write_demo_export
 
@@ -162,6 +183,7 @@ RUNNERS = {
     "parsing": run_parsing,
     "store": run_store,
     "legacy": run_legacy,
+    "s3-reload": run_s3_reload,
 }
 
 

@@ -12,9 +12,7 @@ from mlcore import RecommenderRecord, Settings, hookimpl
 from mlcore.training.baseline import BASELINE, PopularityOptions, PopularityRecommender
 
 
-def _make(
-    *, options: PopularityOptions, settings: Settings | None = None
-) -> PopularityRecommender:
+def _make(*, options: PopularityOptions, settings: Settings | None = None) -> PopularityRecommender:
     return PopularityRecommender(options)
 
 

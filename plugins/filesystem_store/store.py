@@ -17,10 +17,7 @@ No pickle: arrays are saved and loaded with ``allow_pickle=False``. See
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,25 +25,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mlcore.errors import ModelNotFoundError, ModelStoreError
 from mlcore.interfaces import ModelArtifact
-from plugins.filesystem_store.files import (
-    array_entry,
-    check_array_file,
+from mlcore.storage.local_files import (
     fsync_directory,
+    install_folder,
+    remove_folder,
+    remove_stale,
     replace_file,
-    write_array,
+)
+from mlcore.storage.names import (
+    check_arrays,
+    check_tenant,
+    is_tenant,
+    is_version,
+    next_version,
+    sorted_versions,
+    tenant_order,
+)
+from mlcore.storage.version_folder import (
+    MANIFEST,
+    dump_manifest,
+    load_version_folder,
+    stored_manifest,
+    write_arrays,
 )
 
-_TENANT = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_ARRAY_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
-_VERSION = re.compile(r"(\d{8}T\d{6}Z)-(\d{6,})")
 _TEMP_PREFIX = ".tmp-"
-#: Temporary directories older than this are left-overs of a crashed publisher.
-STALE_TEMP_SECONDS = 3600.0
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -97,16 +102,16 @@ class FilesystemModelStore:
         folder = self.root / "tenants"
         if not folder.is_dir():
             return []
-        names = [p.name for p in folder.iterdir() if _TENANT.fullmatch(p.name)]
+        names = [p.name for p in folder.iterdir() if is_tenant(p.name)]
         found = [name for name in names if (folder / name / "current").is_file()]
-        return sorted(found, key=lambda t: (not t.isdigit(), int(t) if t.isdigit() else 0, t))
+        return sorted(found, key=tenant_order)
 
     def versions(self, tenant: str) -> list[str]:
         """Complete versions of ``tenant``, oldest first (temporary directories ignored)."""
         folder = self._tenant_dir(tenant) / "versions"
         if not folder.is_dir():
             return []
-        return sorted((p.name for p in folder.iterdir() if _VERSION.fullmatch(p.name)), key=_order)
+        return sorted_versions(p.name for p in folder.iterdir())
 
     def current_version(self, tenant: str) -> str | None:
         """The current version id (one small file read), or None."""
@@ -118,7 +123,7 @@ class FilesystemModelStore:
             raise ModelStoreError(
                 f"cannot read current version of tenant {tenant!r}: {exc}"
             ) from None
-        if not _VERSION.fullmatch(text):
+        if not is_version(text):
             raise ModelStoreError(f"current pointer of tenant {tenant!r} is corrupt: {text!r}")
         return text
 
@@ -145,17 +150,12 @@ class FilesystemModelStore:
         chosen = version or self.current_version(tenant)
         if chosen is None:
             raise ModelNotFoundError(f"tenant {tenant!r} has no published model in {self.root}")
-        if not _VERSION.fullmatch(chosen):
+        if not is_version(chosen):
             raise ModelNotFoundError(f"{chosen!r} is not a version id")
         folder = self._tenant_dir(tenant) / "versions" / chosen
         if not folder.is_dir():
             raise ModelNotFoundError(f"tenant {tenant!r} has no version {chosen}")
-        manifest = _read_manifest(folder)
-        arrays = {
-            name: check_array_file(folder, name, entry, verify=self.verify)
-            for name, entry in manifest["files"].items()
-        }
-        return ModelArtifact(manifest=manifest, arrays=arrays)
+        return load_version_folder(folder, verify=self.verify)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -167,19 +167,16 @@ class FilesystemModelStore:
                 refused: no pickle), or the filesystem failed.
         """
         tenant_dir = self._tenant_dir(tenant)
-        _check_arrays(artifact.arrays)
+        check_arrays(artifact.arrays)
         versions_dir = tenant_dir / "versions"
         versions_dir.mkdir(parents=True, exist_ok=True)
         temporary = tenant_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
         temporary.mkdir()
         try:
-            files = {
-                name: array_entry(name, write_array(temporary / f"{name}.npy", array))
-                for name, array in artifact.arrays.items()
-            }
+            files = write_arrays(temporary, artifact.arrays)
             version = self._install(tenant, temporary, artifact.manifest, files)
         except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
+            remove_folder(temporary, _TEMP_PREFIX)
             raise
         self._point_to(tenant, version)
         self._prune(tenant, version)
@@ -205,29 +202,14 @@ class FilesystemModelStore:
     ) -> str:
         versions_dir = temporary.parent / "versions"
         for _attempt in range(100):
-            version = self._next_version(tenant)
-            stored = {**manifest, "tenant": tenant, "version": version, "files": files}
-            replace_file(temporary / MANIFEST, _dump_json(stored))
+            version = next_version(self.versions(tenant), self.clock())
+            stored = stored_manifest(manifest, tenant, version, files)
+            replace_file(temporary / MANIFEST, dump_manifest(stored))
             fsync_directory(temporary)
-            try:
-                os.rename(temporary, versions_dir / version)
-            except OSError:
-                if (versions_dir / version).exists():
-                    continue  # another publisher took this id: take the next one
-                raise
-            fsync_directory(versions_dir)
-            return version
+            if install_folder(temporary, versions_dir / version):
+                return version
+            # another publisher took this id: take the next one
         raise ModelStoreError(f"cannot find a free version id for tenant {tenant!r}")
-
-    def _next_version(self, tenant: str) -> str:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.clock()))
-        existing = self.versions(tenant)
-        if not existing:
-            return f"{stamp}-000001"
-        last = _VERSION.fullmatch(existing[-1])
-        assert last is not None
-        # Never go back in time, so ids sort as strings too when the clock jumps back.
-        return f"{max(stamp, last.group(1))}-{int(last.group(2)) + 1:06d}"
 
     def _point_to(self, tenant: str, version: str) -> None:
         tenant_dir = self._tenant_dir(tenant)
@@ -238,66 +220,9 @@ class FilesystemModelStore:
         tenant_dir = self._tenant_dir(tenant)
         old = [v for v in self.versions(tenant)[: -self.keep_versions] if v != current]
         for version in old:
-            # Rename first so a half-deleted directory never looks like a version.
-            doomed = tenant_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
-            try:
-                os.rename(tenant_dir / "versions" / version, doomed)
-            except FileNotFoundError:
-                continue  # pruned concurrently
-            shutil.rmtree(doomed, ignore_errors=True)
-        self._remove_stale_temporaries(tenant_dir)
-
-    def _remove_stale_temporaries(self, tenant_dir: Path) -> None:
-        limit = time.time() - STALE_TEMP_SECONDS  # file times are wall-clock times
-        for path in tenant_dir.glob(f"{_TEMP_PREFIX}*"):
-            try:
-                if path.stat().st_mtime < limit:
-                    if path.is_dir():
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        path.unlink()
-            except FileNotFoundError:
-                continue
+            # Renamed first so a half-deleted directory never looks like a version.
+            remove_folder(tenant_dir / "versions" / version, _TEMP_PREFIX)
+        remove_stale(tenant_dir, f"{_TEMP_PREFIX}*")
 
     def _tenant_dir(self, tenant: str) -> Path:
-        if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
-            raise ModelStoreError(
-                f"tenant id {tenant!r} is not allowed: use 1-100 characters of A-Z, a-z, 0-9, _ or -"
-            )
-        return self.root / "tenants" / tenant
-
-
-def _order(version: str) -> tuple[int, str]:
-    match = _VERSION.fullmatch(version)
-    assert match is not None
-    return (int(match.group(2)), version)
-
-
-def _check_arrays(arrays: Mapping[str, np.ndarray]) -> None:
-    for name, array in arrays.items():
-        if not _ARRAY_NAME.fullmatch(name):
-            raise ModelStoreError(f"array name {name!r} is not allowed: use A-Z, a-z, 0-9 and _")
-        if not isinstance(array, np.ndarray) or array.dtype.hasobject:
-            raise ModelStoreError(
-                f"array {name!r} has dtype {getattr(array, 'dtype', type(array))}: only "
-                "numeric, boolean and fixed-width string arrays are stored (no pickle)"
-            )
-
-
-def _dump_json(manifest: Mapping[str, Any]) -> bytes:
-    try:
-        return json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise ModelStoreError(f"the manifest is not plain JSON: {exc}") from None
-
-
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelStoreError(f"version {folder} is broken: {MANIFEST} is missing") from None
-    except (OSError, ValueError) as exc:
-        raise ModelStoreError(f"version {folder} is broken: bad {MANIFEST}: {exc}") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise ModelStoreError(f"version {folder} is broken: {MANIFEST} has no files table")
-    return manifest
+        return self.root / "tenants" / check_tenant(tenant)

@@ -99,9 +99,10 @@ def _trainer(settings: Settings, environ: Mapping[str, str]) -> Trainer:
 def _run_gunicorn(settings: Settings, environ: Mapping[str, str]) -> int:
     command = [sys.executable, "-m", "gunicorn", "--config", str(CONFIG_FILE)]
     log.info(
-        "serving on %s with %d worker(s); models from %s",
+        "serving on %s with %d worker(s); model store %s (ML_MODELS_DIR %s)",
         settings.bind,
         1 if settings.dev else settings.workers,
+        settings.model_store,
         settings.models_dir,
     )
     root = str(Path(__file__).resolve().parents[2])

@@ -25,7 +25,13 @@ from mlcore.totara.token import make_token
 from plugins.filesystem_store.store import FilesystemModelStore
 from service.app import create_app
 from tests.support.app_support import KEY, tiny_artifact, untrained_artifact
-from tests.support.serve_process import free_port, start_serve, stop_serve
+from tests.support.serve_process import (
+    free_port,
+    serve_environ,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANTS = ("0", "3")
@@ -70,16 +76,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def service_env(tmp_path: Path, port: int) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
-    environ.update(
-        ML_MODELS_DIR=str(tmp_path / "models"),
-        ML_LOGS_DIR=str(tmp_path / "logs"),
-        ML_BIND=f"127.0.0.1:{port}",
-        ML_WORKERS="2",
-        ML_TOTARA_KEY=KEY,
-        ML_RELOAD_INTERVAL="0.5",
-    )
-    return environ
+    return serve_environ(tmp_path, port, KEY)
 
 
 @pytest.fixture(scope="module")
@@ -94,16 +91,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     process, log = start(tmp_path, service_env(tmp_path, port))
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("service did not start:\n" + log.read_text())
-            time.sleep(0.1)
+        wait_until_serving(base, process, log, timeout=30)
         yield Service(base, store, process, log)
     finally:
         stop(process)

@@ -25,6 +25,10 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "mlcore/serving",
         ("mlcore.training", "mlcore.legacy", "mlcore.demo", "mlcore.totara"),
     ),
+    (
+        "mlcore/storage",
+        ("mlcore.training", "mlcore.legacy", "mlcore.demo", "mlcore.totara", "mlcore.serving"),
+    ),
 ]
 
 

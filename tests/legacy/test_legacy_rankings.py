@@ -22,7 +22,9 @@ from mlcore.serving.factors import FactorsKind
 
 def cosine_rows(vectors: np.ndarray):  # noqa: ANN201 - the factor kind's similarity, as legacy uses it
     kind = FactorsKind({"item_factors": vectors})
-    return lambda rows: kind.similarity_rows(np.arange(rows.start, rows.stop), slice(0, len(vectors)))
+    return lambda rows: kind.similarity_rows(
+        np.arange(rows.start, rows.stop), slice(0, len(vectors))
+    )
 
 
 # Few distinct values, so ties are common and the tie rule is exercised.

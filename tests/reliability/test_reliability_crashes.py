@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 import requests
 
+import mlcore.storage.version_folder
 import plugins.filesystem_store.store
 from mlcore.config import Settings, load_settings
 from mlcore.configured import configured_plugins
@@ -49,7 +50,7 @@ from service.model_holder import ModelHolder
 from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
 from tests.support.app_support import signed_get as signed_get_with_key
-from tests.support.serve_process import free_port, start_serve, stop_serve
+from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
 
 KEY = "crash-Key-0042"
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,18 +268,6 @@ def _wait(condition: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
-def _wait_for_port(base: str, process: subprocess.Popen[bytes], output: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, output.read_text()
-        try:
-            if requests.get(base + "/", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise AssertionError("service did not start:\n" + output.read_text())
-
-
 def test_restarted_service_serves_at_once_from_the_store(
     export_folder: Path, tmp_path: Path
 ) -> None:
@@ -305,7 +294,7 @@ def test_restarted_service_serves_at_once_from_the_store(
     process = start_serve(output, environ)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_port(base, process, output)
+        wait_until_serving(base, process, output)
         for tenant in TRAINED:
             now = str(int(time.time()))
             first = requests.get(
@@ -395,7 +384,7 @@ def test_disk_full_injected(
     before_versions = {t: store.versions(t) for t in TENANTS}
     before = answers(settings, store)
     real_write, real_replace = (
-        plugins.filesystem_store.store.write_array,
+        mlcore.storage.version_folder.write_array,
         plugins.filesystem_store.store.replace_file,
     )
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -411,7 +400,7 @@ def test_disk_full_injected(
         real_replace(path, content)
 
     if where == "second array":
-        monkeypatch.setattr(plugins.filesystem_store.store, "write_array", write_array)
+        monkeypatch.setattr(mlcore.storage.version_folder, "write_array", write_array)
         # Tenant 2 (skipped: too small) publishes a single array, which still fits.
         _assert_disk_full_run_kept_everything(settings, before_versions, before, TRAINED)
     else:

@@ -158,7 +158,9 @@ def test_digest_is_compared_with_hmac_compare_digest_only(
 
 def test_time_checks_come_before_any_digest_work(monkeypatch: pytest.MonkeyPatch) -> None:
     spy = CompareSpy()
-    monkeypatch.setattr(mlcore.totara.token, "hmac", SimpleNamespace(compare_digest=spy.compare_digest))
+    monkeypatch.setattr(
+        mlcore.totara.token, "hmac", SimpleNamespace(compare_digest=spy.compare_digest)
+    )
     client = app_client(Clock(NOW))
     for name in ("stale 31 s", "future 31 s", "huge time", "negative time"):
         assert client.simulate_get("/health-check", headers=MALFORMED[name]).status_code == 401

@@ -55,7 +55,9 @@ def test_one_user_and_a_batch_score_alike(kind: str, n_users: int, n_items: int,
         whole = scorer.user_scores(user, slice(0, n_items))
         np.testing.assert_allclose(whole, batch[user], rtol=1e-5, atol=1e-5)
         window = slice(n_items // 3, n_items)
-        np.testing.assert_allclose(scorer.user_scores(user, window), whole[window], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            scorer.user_scores(user, window), whole[window], rtol=1e-5, atol=1e-6
+        )
 
 
 @pytest.mark.parametrize("kind", sorted(SERVING_KINDS))
