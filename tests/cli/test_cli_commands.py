@@ -129,6 +129,8 @@ def test_models_list_show_and_rollback(
     capsys.readouterr()
     assert main(["models", "list", "--models-dir", str(trained)]) == 0
     listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith(f"Models in {trained.resolve()} ")
+    listing = listing[1:]
     assert [line.split()[0] for line in listing[1:]] == ["0", "1", "2"]
     first_current = listing[1].split()[1]
     assert listing[1].split()[2] == "2"  # two kept versions
@@ -138,9 +140,13 @@ def test_models_list_show_and_rollback(
     assert main(["models", "rollback", "--models-dir", str(trained), "--tenant", "0"]) == 0
     assert f"was {first_current}" in capsys.readouterr().out
     main(["models", "list", "--models-dir", str(trained)])
-    assert capsys.readouterr().out.splitlines()[1].split()[1] != first_current
+    assert capsys.readouterr().out.splitlines()[2].split()[1] != first_current
     assert main(["models", "rollback", "--models-dir", str(trained), "--tenant", "0"]) == 2
-    assert "no version older" in capsys.readouterr().err
+    assert "keeps no version older" in capsys.readouterr().err
+    empty = trained.parent / "no-models"
+    assert main(["models", "rollback", "--models-dir", str(empty), "--tenant", "0"]) == 2
+    message = capsys.readouterr().err
+    assert "has no published model" in message and "None" not in message
 
 
 def test_config_lists_every_variable_and_never_the_key(
