@@ -64,10 +64,10 @@ def running_nginx(folder: Path, listen_port: int, upstream_port: int) -> Iterato
     """nginx on ``127.0.0.1:listen_port`` until the block ends; yields its base URL."""
     binary = nginx_binary()
     config = write_config(folder, listen_port, upstream_port)
-    log = open(folder / "nginx.out", "wb")
-    process = subprocess.Popen(
-        [binary, "-p", str(folder), "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
+    with open(folder / "nginx.out", "wb") as log:
+        process = subprocess.Popen(
+            [binary, "-p", str(folder), "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{listen_port}"
     try:
         deadline = time.monotonic() + 10
@@ -91,4 +91,3 @@ def running_nginx(folder: Path, listen_port: int, upstream_port: int) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -42,10 +43,8 @@ class SlowClients:
             if self._stop.wait(self.interval):
                 return
             for connection in self.sockets:
-                try:
+                with contextlib.suppress(OSError):
                     connection.sendall(f"X-Slow-{line}: 1\r\n".encode())
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         self._stop.set()
