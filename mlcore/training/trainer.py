@@ -94,7 +94,7 @@ class Trainer:
             fitted = self.fitter.fit_tenant(dataset, started)
             version = self.store.publish(tenant, fitted.artifact)
         except Exception as exc:  # noqa: BLE001 - isolate tenants (contract §13.11)
-            log.exception("tenant %s failed; its previous model keeps serving", tenant)
+            log.exception("tenant %s failed; its previous model keeps serving: %s", tenant, exc)
             message = f"Training failed, the previous model keeps serving: {exc}"
             return TenantOutcome(
                 tenant,
