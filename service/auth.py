@@ -57,6 +57,15 @@ class TokenAuthMiddleware:
         resp.complete = True
 
 
+#: What to check, by reason, in the log line of a rejected Totara request.
+HINTS = {
+    "missing": "X-Totara-Time or X-Totara-Ml-Key header absent",
+    "malformed": "X-Totara-Time is not whole Unix seconds",
+    "stale": "clocks differ by more than 30 s: check NTP on both hosts",
+    "wrong_key": "ML_TOTARA_KEY differs from Totara's $CFG->ml_service_key",
+}
+
+
 def log_rejection(req: falcon.Request, listener: str, reason: str, limit: RateLimit) -> None:
     """Count every rejection; log it (with its reason, never a secret) unless rate-limited."""
     from service.metrics import recorders
@@ -66,13 +75,15 @@ def log_rejection(req: falcon.Request, listener: str, reason: str, limit: RateLi
     allowed, suppressed = limit.allow()
     if not allowed:
         return
+    hint = HINTS.get(label, "") if listener == "api" else ""
     log.warning(
-        "rejected %s %s from %s: %s%s",
+        "rejected %s %s from %s: %s%s%s",
         req.method,
         req.path,
         req.remote_addr,
         reason,
-        f" ({suppressed} more rejections not logged)" if suppressed else "",
+        f" ({hint})" if hint else "",
+        f"; {suppressed} more rejections were not logged" if suppressed else "",
         extra={
             "event": "auth_failure",
             "listener": listener,

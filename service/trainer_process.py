@@ -27,8 +27,9 @@ one interval. One run at a time: a run still going when the next is due delays
 it until the run ends. A failed run that leaves a tenant without a model is
 retried after ``ML_TRAINING_RETRY_MINUTES``, doubling, never later than the
 schedule. With a :class:`~service.trainer_control.TrainerControl` the scheduler
-publishes its state and starts a run when ``POST /retrain`` asks for one. Runs log (never the key) to stderr and to
-``<ML_LOGS_DIR>/trainer.log``; rows go to ``train_summary.log``.
+publishes its state and starts a run when ``POST /retrain`` asks for one. Runs
+log (never the key) to stderr and to ``<ML_LOGS_DIR>/trainer.log``; rows go to
+``train_summary.log``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from service.logging_setup import configure_root, make_formatter
 from service.parent_watch import PARENT_VARIABLE, exit_with_parent
 from service.trainer_control import LastRun, TrainerControl, TrainerState
 from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
-from service.training_status import WHOLE_RUN, last_trainings
+from service.training_status import tenant_left_without_model
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_process")
@@ -375,15 +376,8 @@ class TrainerProcess:
         return bool(configured_plugins(self.settings).model_store().tenants())
 
     def _tenant_without_model(self) -> bool:
-        """A tenant whose latest training failed has no model (or the whole run failed)."""
-        failed = [t for t in last_trainings(self.settings.train_log_path).values() if t.failed]
-        if not failed:
-            return False
-        store = configured_plugins(self.settings).model_store()
-        if any(t.tenant == WHOLE_RUN for t in failed) and not store.tenants():
-            return True
-        return any(
-            t.tenant != WHOLE_RUN and store.current_version(t.tenant) is None for t in failed
+        return tenant_left_without_model(
+            self.settings.train_log_path, configured_plugins(self.settings).model_store()
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlcore.interfaces import ModelStore
 from mlcore.serving.artifact import SUCCESS
 from mlcore.training.train_log import FETCH_FAILED, read_rows
 
@@ -58,3 +59,13 @@ def last_trainings(path: Path) -> dict[str, LastTraining]:
                 latest[known] = LastTraining(known, timestamp, message)
         latest[tenant] = LastTraining(tenant, timestamp, message)
     return latest
+
+
+def tenant_left_without_model(path: Path, store: ModelStore) -> bool:
+    """Whether a tenant whose latest training failed has no model (or nothing has one)."""
+    failed = [t for t in last_trainings(path).values() if t.failed]
+    if not failed:
+        return False
+    if any(t.tenant == WHOLE_RUN for t in failed) and not store.tenants():
+        return True
+    return any(t.tenant != WHOLE_RUN and store.current_version(t.tenant) is None for t in failed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import uuid
 import warnings
 from pathlib import Path
 
@@ -75,8 +76,9 @@ def test_diverging_trial_warnings_are_logged_once(caplog: pytest.LogCaptureFixtu
         try:
             root.addHandler(caplog.handler)
             caplog.set_level(logging.WARNING, logger="py.warnings")
+            message = f"overflow encountered in exp ({uuid.uuid4().hex})"
             for _ in range(5):
-                warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+                warnings.warn(message, RuntimeWarning, stacklevel=1)
         finally:
             logging.captureWarnings(False)
             root.handlers[:] = handlers

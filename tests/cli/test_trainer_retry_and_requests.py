@@ -128,7 +128,7 @@ def test_requested_runs_start_at_once_one_at_a_time(tmp_path: Path) -> None:
         wait_for(lambda: len(runs) == 1)
         assert launcher.launches[0][1] == "3"
         wait_for(lambda: (s := control.state()) is not None and s.running and s.run_tenant == "3")
-        assert control.pending() is None
+        wait_for(lambda: control.pending() is None)
         assert control.request_run(None) is RequestResult.RUNNING
         runs[0].exit_code = 0
         wait_for(lambda: (s := control.state()) is not None and s.last_run is not None)

@@ -66,3 +66,17 @@ def test_a_later_success_clears_the_failure(tmp_path: Path) -> None:
     latest = last_trainings(log)
     assert latest["0"].succeeded and latest["all"].failed
     assert "model_message_all" not in health(tmp_path, {"0": TenantModel(tiny_artifact("0"), "v")})
+
+
+def test_retry_is_needed_only_while_a_failed_tenant_has_no_model(tmp_path: Path) -> None:
+    from service.training_status import tenant_left_without_model
+    from tests.support.memory_store import MemoryModelStore
+
+    log, store = tmp_path / "train_summary.log", MemoryModelStore()
+    assert not tenant_left_without_model(log, store)
+    append_rows(log, [LogRow("a", "hybrid", "all", FETCH_FAILED)])
+    assert tenant_left_without_model(log, store)
+    store.publish("0", tiny_artifact("0"))
+    assert not tenant_left_without_model(log, store)  # the old model serves
+    append_rows(log, [LogRow("b", "hybrid", "0", "success"), LogRow("b", "hybrid", "1", FAILED)])
+    assert tenant_left_without_model(log, store)  # tenant 1 is new and failed
