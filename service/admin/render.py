@@ -77,7 +77,7 @@ def _row(tenant: TenantStatus, csrf: str) -> str:
     else:
         cells += [
             f"<code>{e(model.version)}</code>",
-            f"{len(tenant.kept)}",
+            f'<span title="{e(", ".join(tenant.kept))}">{len(tenant.kept)}</span>',
             _when(model.trained_at) if model.trained_at else "-",
             f"{e(model.backend or '-')} <span class='muted'>({e(model.algorithm)})</span>",
             _ndcg(model.served_ndcg, model.popularity_ndcg, model.gate_reason, model.message),
