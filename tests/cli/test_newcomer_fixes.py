@@ -71,6 +71,7 @@ def test_a_broken_csv_is_one_clear_line_per_tenant(tmp_path: Path) -> None:
 def test_diverging_trial_warnings_are_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    logging.captureWarnings(False)  # an earlier main() in this process may have left it on
     with warnings.catch_warnings():
         configure_logging(verbose=False)
         try:
