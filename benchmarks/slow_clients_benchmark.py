@@ -21,10 +21,10 @@ from tests.support.app_support import KEY, tiny_artifact
 from tests.support.nginx_support import running_nginx
 from tests.support.serve_process import (
     free_port,
-    service_environment,
+    serve_environ,
     start_serve,
     stop_serve,
-    wait_until_up,
+    wait_until_serving,
 )
 from tests.support.slow_clients import SlowClients, probe_series
 
@@ -46,11 +46,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="slow-clients-"))
     FilesystemModelStore(folder / "models").publish("0", tiny_artifact("0"))
     port = free_port()
-    process = start_serve(folder / "serve.log", service_environment(folder, port))
+    process = start_serve(folder / "serve.log", serve_environ(folder, port, KEY))
     print(machine())
     print("| target | failed probes | seconds |\n| --- | --- | --- |")
     try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, folder / "serve.log")
+        wait_until_serving(f"http://127.0.0.1:{port}", process, folder / "serve.log")
         proxy_port = free_port()
         for name in ("gunicorn direct", "nginx (deploy/nginx)"):
             direct = name.startswith("gunicorn")

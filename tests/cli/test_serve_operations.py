@@ -20,10 +20,10 @@ from tests.support.app_support import KEY, tiny_artifact
 from tests.support.serve_process import (
     ROOT,
     free_port,
-    service_environment,
+    serve_environ,
     start_serve,
     stop_serve,
-    wait_until_up,
+    wait_until_serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -45,14 +45,14 @@ def sample(metrics: str, name: str) -> float:
 def test_metrics_count_every_worker_and_logs_are_json(tmp_path: Path) -> None:
     FilesystemModelStore(tmp_path / "models").publish("0", tiny_artifact("0"))
     port, admin_port = free_port(), free_port()
-    environ = service_environment(
-        tmp_path, port, ML_ADMIN_BIND=f"127.0.0.1:{admin_port}", ML_LOG_FORMAT="json"
+    environ = serve_environ(
+        tmp_path, port, KEY, ML_ADMIN_BIND=f"127.0.0.1:{admin_port}", ML_LOG_FORMAT="json"
     )
     log = tmp_path / "serve.log"
     process = start_serve(log, environ)
     api, admin = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}"
     try:
-        wait_until_up(admin, process, log)
+        wait_until_serving(admin, process, log)
         sent = 0
         while sent < 400 and (sent < 40 or len(serving_processes(log)) < 2):
             # New connections each time; go on until both sync workers answered some.
@@ -112,11 +112,11 @@ def alive(pid: int) -> bool:
 def test_kill_9_of_serve_takes_gunicorn_along_and_a_restart_finds_the_port(tmp_path: Path) -> None:
     FilesystemModelStore(tmp_path / "models").publish("0", tiny_artifact("0"))
     port = free_port()
-    environ = service_environment(tmp_path, port)
+    environ = serve_environ(tmp_path, port, KEY)
     log = tmp_path / "serve.log"
     process = start_serve(log, environ)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, log)
+        wait_until_serving(f"http://127.0.0.1:{port}", process, log)
         (gunicorn,) = [
             pid
             for pid in children(process.pid)
@@ -132,7 +132,7 @@ def test_kill_9_of_serve_takes_gunicorn_along_and_a_restart_finds_the_port(tmp_p
             time.sleep(0.1)
         second = start_serve(tmp_path / "again.log", environ)
         try:
-            wait_until_up(f"http://127.0.0.1:{port}", second, tmp_path / "again.log")
+            wait_until_serving(f"http://127.0.0.1:{port}", second, tmp_path / "again.log")
             assert requests.get(f"http://127.0.0.1:{port}" + QUERY, headers=signed(), timeout=5).ok
         finally:
             stop_serve(second)
@@ -156,7 +156,7 @@ def test_taken_or_invalid_listeners_fail_at_once_with_one_line(tmp_path: Path) -
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        environ = service_environment(tmp_path, port)
+        environ = serve_environ(tmp_path, port, KEY)
         busy = run_serve(environ)
     assert busy.returncode == 2
     assert busy.stderr.strip() == (

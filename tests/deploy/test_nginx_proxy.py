@@ -23,10 +23,10 @@ from tests.support.app_support import KEY, tiny_artifact
 from tests.support.nginx_support import nginx_binary, running_nginx
 from tests.support.serve_process import (
     free_port,
-    service_environment,
+    serve_environ,
     start_serve,
     stop_serve,
-    wait_until_up,
+    wait_until_serving,
 )
 from tests.support.slow_clients import SlowClients, probe_series
 
@@ -47,9 +47,9 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     FilesystemModelStore(folder / "models").publish("0", tiny_artifact("0"))
     port, proxy_port = free_port(), free_port()
     log = folder / "serve.log"
-    process = start_serve(log, service_environment(folder, port))
+    process = start_serve(log, serve_environ(folder, port, KEY))
     try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, log)
+        wait_until_serving(f"http://127.0.0.1:{port}", process, log)
         with running_nginx(folder, proxy_port, port) as proxy:
             yield Proxied(f"http://127.0.0.1:{port}", proxy, folder)
     finally:

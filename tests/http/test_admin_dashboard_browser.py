@@ -26,13 +26,14 @@ from mlcore.demo.export import DemoConfig, write_demo_export
 from plugins.filesystem_store.store import FilesystemModelStore
 from service.trainer_control import TrainerControl
 from service.trainer_run import run_once
+from tests.support.app_support import KEY
 from tests.support.browser import chromium
 from tests.support.serve_process import (
     free_port,
-    service_environment,
+    serve_environ,
     start_serve,
     stop_serve,
-    wait_until_up,
+    wait_until_serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -55,9 +56,10 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Admin]:
     (folder / "report").mkdir()
     (folder / "report" / "summary.md").write_text("# Tuning report\n")
     port, admin_port = free_port(), free_port()
-    environ = service_environment(
+    environ = serve_environ(
         folder,
         port,
+        KEY,
         ML_ADMIN_BIND=f"127.0.0.1:{admin_port}",
         ML_DATA_DIR=str(folder / "export"),
         ML_RECOMMENDER="popularity",
@@ -70,7 +72,7 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Admin]:
     log = folder / "serve.log"
     process = start_serve(log, environ)
     try:
-        wait_until_up(f"http://127.0.0.1:{admin_port}", process, log)
+        wait_until_serving(f"http://127.0.0.1:{admin_port}", process, log)
         yield Admin(
             f"http://127.0.0.1:{admin_port}",
             FilesystemModelStore(folder / "models"),

@@ -26,12 +26,12 @@ def serve_environ(tmp_path: Path, port: int, key: str, **more: str) -> dict[str,
     ``port`` with its models and logs under ``tmp_path`` and ``more`` on top."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # No admin listener unless a test asks: 127.0.0.1:5001 may be taken on a shared host.
+    environ["ML_ADMIN_BIND"] = ""
     environ.update(
         ML_MODELS_DIR=str(tmp_path / "models"),
         ML_LOGS_DIR=str(tmp_path / "logs"),
         ML_BIND=f"127.0.0.1:{port}",
-        # No admin listener unless a test asks: 127.0.0.1:5001 may be taken on a shared host.
-        ML_ADMIN_BIND="",
         ML_WORKERS="2",
         ML_TOTARA_KEY=key,
         ML_RELOAD_INTERVAL="0.5",
@@ -84,4 +84,3 @@ def wait_until_serving(
         if process.poll() is not None or time.monotonic() > deadline:
             raise AssertionError("service did not start:\n" + log.read_text())
         time.sleep(0.1)
-
