@@ -153,6 +153,7 @@ def test_config_lists_every_variable_and_never_the_key(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ML_TOTARA_KEY", SECRET)
+    monkeypatch.setenv("ML_ADMIN_KEY", SECRET + "-admin")
     monkeypatch.setenv("ML_NUM_THREADS", "3")
     assert main(["config"]) == 0
     out = capsys.readouterr().out
@@ -160,6 +161,7 @@ def test_config_lists_every_variable_and_never_the_key(
     shown = {line.split()[0]: line.split()[1] for line in out.splitlines()}
     assert set(VARIABLES) <= set(shown)
     assert shown["ML_TOTARA_KEY"] == "set" and shown["ML_NUM_THREADS"] == "3"
+    assert shown["ML_ADMIN_KEY"] == "set" and shown["ML_ADMIN_BIND"] == "127.0.0.1:5001"
     monkeypatch.delenv("ML_TOTARA_KEY")
     assert main(["config", "--markdown"]) == 0
     out = capsys.readouterr().out
