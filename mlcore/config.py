@@ -23,9 +23,10 @@ from mlcore.errors import ConfigError
 Algorithm = Literal["hybrid", "partial", "mf"]
 SeenItems = Literal["exclude", "downrank"]
 UnknownUser = Literal["popular", "error"]
+LogFormat = Literal["text", "json"]
 
 #: Settings that may only come from the environment (never from a file).
-SECRET_VARIABLES = frozenset({"ML_TOTARA_KEY"})
+SECRET_VARIABLES = frozenset({"ML_TOTARA_KEY", "ML_ADMIN_KEY"})
 
 #: The fixed key the original uses in testing mode (FLASK_ENV=Testing). Tests only.
 TESTING_KEY = "secretkey"
@@ -68,6 +69,14 @@ class Settings:
     tuning_timeout: float = 240.0
     training_budget: float = 280.0
     reload_interval: float = 2.0
+    admin_bind: str = "127.0.0.1:5001"
+    admin_key: str = field(default="", repr=False)
+    log_format: LogFormat = "text"
+    access_log: bool = True
+    log_user_ids: bool = False
+    training_retry_minutes: float = 2.0
+    tuning_report_dir: Path = Path("tuning-report")
+    metrics_dir: Path | None = None
 
     @property
     def testing(self) -> bool:
@@ -92,6 +101,11 @@ class Settings:
     def train_log_path(self) -> Path:
         """``<ML_LOGS_DIR>/train_summary.log`` (contract §8.10)."""
         return self.logs_dir / "train_summary.log"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        """``ML_METRICS_DIR``, else ``<ML_LOGS_DIR>/prometheus``."""
+        return self.metrics_dir or self.logs_dir / "prometheus"
 
 
 # variable name -> (field name, parser)
@@ -210,6 +224,40 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         float,
         "Seconds between a worker's checks for new models",
     ),
+    "ML_ADMIN_BIND": (
+        "admin_bind",
+        str,
+        "Admin listener host:port (/metrics, dashboard, /retrain); empty disables it",
+    ),
+    "ML_ADMIN_KEY": (
+        "admin_key",
+        str,
+        "Key of the admin listener (bearer or basic password; environment only); "
+        "required when ML_ADMIN_BIND is not loopback",
+    ),
+    "ML_LOG_FORMAT": ("log_format", _choice("text", "json"), "text, or json: one object per line"),
+    "ML_ACCESS_LOG": ("access_log", _parse_bool, "Log one line per request (0 turns it off)"),
+    "ML_LOG_USER_IDS": (
+        "log_user_ids",
+        _parse_bool,
+        "1 keeps totara_user_id in access-log query strings (default: replaced by -)",
+    ),
+    "ML_TRAINING_RETRY_MINUTES": (
+        "training_retry_minutes",
+        float,
+        "First retry after a failed training that left a tenant without a model "
+        "(doubles, capped by ML_RECOMMENDATION_RETRAIN_FREQ)",
+    ),
+    "ML_TUNING_REPORT_DIR": (
+        "tuning_report_dir",
+        Path,
+        "Report folder of mlservice tune, shown on the admin dashboard",
+    ),
+    "ML_METRICS_DIR": (
+        "metrics_dir",
+        Path,
+        "Prometheus multiprocess folder (default <ML_LOGS_DIR>/prometheus; emptied at start)",
+    ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
 }
@@ -273,6 +321,7 @@ def _validated(settings: Settings) -> Settings:
         (settings.max_n_items >= 1, "ML_MAX_N_ITEMS must be >= 1"),
         (settings.tuning_trials >= 0, "ML_TUNING_TRIALS must be >= 0"),
         (settings.training_budget >= 0, "ML_TRAINING_BUDGET must be >= 0"),
+        (settings.training_retry_minutes > 0, "ML_TRAINING_RETRY_MINUTES must be > 0"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
+from mlcore import __version__
 from mlcore.errors import MLCoreError
+from service.logging_setup import configure_root
 
 #: subcommand name -> (module in service.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mlservice",
         description="Recommender service for learning platforms (drop-in for Totara's ML Service).",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging and tracebacks of errors"
+    )
+    parser.add_argument("--version", action="version", version=f"mlservice {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(f"service.commands.{module_name}")
@@ -43,17 +50,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         return int(args.run(args) or 0)
     except MLCoreError as exc:
+        if args.verbose:
+            logging.getLogger("mlservice").exception("mlservice %s failed", args.command)
         print(f"mlservice {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): no traceback, nothing more to write.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def configure_logging(verbose: bool) -> None:
+    """Console logs in ``ML_LOG_FORMAT``; tracebacks and debug only with ``-v``.
+
+    Python warnings (e.g. NumPy's overflow warnings of a diverging tuning trial) go
+    to the log once per place instead of raw to the terminal.
+    """
+    log_format = os.environ.get("ML_LOG_FORMAT", "text")
+    configure_root(log_format, logging.DEBUG if verbose else logging.INFO, tracebacks=verbose)
+    logging.captureWarnings(True)
+    if not verbose:
+        warnings.filterwarnings("once", category=RuntimeWarning)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from mlcore.errors import ConfigError
 from mlcore.serving.tenant_model import TenantModel
 from mlcore.totara.tls import tls_verify
 from mlcore.training.train_log import last_training_summary
+from service.model_summary import served_ndcg
+from service.training_status import WHOLE_RUN, LastTraining, last_trainings
 
 NO_HOSTNAME = "Unable to get Totara instance hostname"
 NO_DNS = "Unable to resolve the Totara instance hostname: {}"
@@ -141,8 +143,9 @@ class HealthCheck:
             raise _StepFailed(NOT_OK)
 
     def _model_fields(self, models: Mapping[str, TenantModel]) -> dict[str, str]:
+        trainings = last_trainings(self._settings.train_log_path)
         if not models:
-            return {"recommendation_model": "false"}
+            return {"recommendation_model": "false", **training_fields(models, trainings)}
         log_path = self._settings.train_log_path
         fields = {"recommendation_model": "true", "logs_file_exists": _flag(log_path.exists())}
         summary = last_training_summary(log_path)
@@ -150,6 +153,7 @@ class HealthCheck:
             fields["last_recommendation_model_training"] = summary
         for tenant in sorted(models):
             fields.update(tenant_fields(tenant, models[tenant]))
+        fields.update(training_fields(models, trainings))
         return fields
 
 
@@ -166,6 +170,32 @@ def tenant_fields(tenant: str, model: TenantModel) -> dict[str, str]:
     }
 
 
+def training_fields(
+    models: Mapping[str, TenantModel], trainings: Mapping[str, LastTraining]
+) -> dict[str, str]:
+    """Per-tenant keys for failed latest trainings (``train_summary.log``).
+
+    A tenant without a model says why in ``model_message_<t>``; a tenant whose
+    latest training failed while an older model serves gets
+    ``model_last_training_<t>``. A run that failed before any tenant shows as
+    ``model_message_all`` while nothing is served.
+    """
+    fields: dict[str, str] = {}
+    for tenant, training in sorted(trainings.items()):
+        if not training.failed or (tenant == WHOLE_RUN and models):
+            continue
+        if tenant in models:
+            fields[f"model_last_training_{tenant}"] = (
+                f"failed ({training.timestamp}): {training.message}; "
+                f"version {models[tenant].version} keeps serving"
+            )
+        else:
+            fields[f"model_message_{tenant}"] = (
+                f"No model: the last training ({training.timestamp}) failed: {training.message}"
+            )
+    return fields
+
+
 def _status_ok(response: requests.Response) -> bool:
     try:
         body = response.json()
@@ -178,15 +208,8 @@ def _status_ok(response: requests.Response) -> bool:
 
 
 def _validation_ndcg(manifest: Mapping[str, Any]) -> str:
-    validation = manifest.get("validation")
-    if not isinstance(validation, Mapping):
-        return ""
-    promoted = validation.get("promoted")
-    key = "model" if promoted == manifest.get("requested_recommender", promoted) else promoted
-    metrics = validation.get(key) if isinstance(key, str) else None
-    if not isinstance(metrics, Mapping) or "ndcg" not in metrics:
-        return ""
-    return f"{float(metrics['ndcg']):.4f}"
+    ndcg = served_ndcg(manifest)
+    return "" if ndcg is None else f"{ndcg:.4f}"
 
 
 def _iso(value: Any) -> str:

@@ -37,6 +37,8 @@ class ModelHolder:
         clock: Monotonic seconds (injectable for tests).
         full_check_interval: Seconds after which the tenants are listed even when the
             change token did not move.
+        on_reload: Called with ``(tenant, loaded)`` for every new version tried
+            (metrics).
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class ModelHolder:
         interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         full_check_interval: float = 60.0,
+        on_reload: Callable[[str, bool], None] | None = None,
     ) -> None:
         self._store = store
         self._interval = interval
@@ -55,6 +58,7 @@ class ModelHolder:
         self._checked_at: float | None = None
         self._lock = threading.Lock()
         self._token: object = None
+        self._on_reload = on_reload or (lambda tenant, loaded: None)
 
     def models(self) -> Mapping[str, TenantModel]:
         """The current tenant -> model mapping; checks the store when the interval is due."""
@@ -115,8 +119,10 @@ class ModelHolder:
                     continue
                 fresh[tenant] = _loaded(self._store, tenant, version)
                 log.info("tenant %s: serving model version %s", tenant, version)
+                self._on_reload(tenant, True)
             except Exception:  # noqa: BLE001 - keep the previous model (contract §13.11)
                 log.exception("tenant %s: cannot load its new model; keeping the previous", tenant)
+                self._on_reload(tenant, False)
                 complete = False
                 if previous is not None:
                     fresh[tenant] = previous

@@ -24,13 +24,18 @@ through the store. Settings reach the child as ``ML_*`` environment variables
 Schedule (contract §8.8): every ``ML_RECOMMENDATION_RETRAIN_FREQ`` minutes; the
 first run at once when the store has no model for any tenant, otherwise after
 one interval. One run at a time: a run still going when the next is due delays
-it until the run ends. Runs log (never the key) to stderr and to
-``<ML_LOGS_DIR>/trainer.log``; rows go to ``train_summary.log``.
+it until the run ends. A failed run that leaves a tenant without a model is
+retried after ``ML_TRAINING_RETRY_MINUTES``, doubling, never later than the
+schedule. With a :class:`~service.trainer_control.TrainerControl` the scheduler
+publishes its state and starts a run when ``POST /retrain`` asks for one. Runs
+log (never the key) to stderr and to ``<ML_LOGS_DIR>/trainer.log``; rows go to
+``train_summary.log``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -44,7 +49,11 @@ from typing import Protocol
 from mlcore.config import Settings, load_settings
 from mlcore.configured import configured_plugins
 from mlcore.errors import MLCoreError
+from service.logging_setup import configure_root, make_formatter
+from service.parent_watch import PARENT_VARIABLE, exit_with_parent
+from service.trainer_control import LastRun, TrainerControl, TrainerState
 from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
+from service.training_status import tenant_left_without_model
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_process")
@@ -74,11 +83,13 @@ class FinishedRun:
         started: Scheduler clock at launch.
         seconds: How long it ran.
         exit_code: The child's exit status (negative: killed by that signal).
+        tenant: The tenant of a requested single-tenant run.
     """
 
     started: float
     seconds: float
     exit_code: int
+    tenant: str | None = None
 
 
 class TrainerProcess:
@@ -86,9 +97,14 @@ class TrainerProcess:
 
     Args:
         settings: The service settings (the child gets them as ``ML_*`` variables).
-        launch: Starts one training run (default: ``python -m service.trainer_process``).
+        launch: Starts one training run; called with a tenant id for a requested
+            single-tenant run (default: ``python -m service.trainer_run``).
         has_models: Whether the store holds a model for any tenant (default: asks
             the configured store).
+        needs_retry: Whether a tenant is left without a model by a failed training
+            (default: ``train_summary.log`` and the store).
+        control: Where the state is published and run requests are read (none by
+            default; ``mlservice serve`` passes one).
         clock: Monotonic seconds.
         grace_seconds: How long :meth:`stop` lets a terminated run exit before SIGKILL.
         poll_seconds: How often the scheduler looks at the clock and the child.
@@ -99,8 +115,10 @@ class TrainerProcess:
         self,
         settings: Settings,
         *,
-        launch: Callable[[], RunHandle] | None = None,
+        launch: Callable[..., RunHandle] | None = None,
         has_models: Callable[[], bool] | None = None,
+        needs_retry: Callable[[], bool] | None = None,
+        control: TrainerControl | None = None,
         clock: Callable[[], float] = time.monotonic,
         grace_seconds: float = 10.0,
         poll_seconds: float = 1.0,
@@ -109,6 +127,9 @@ class TrainerProcess:
         self.settings = settings
         self.launch = launch or self._launch_child
         self.has_models = has_models or self._store_has_models
+        self.needs_retry = needs_retry or self._tenant_without_model
+        self.control = control
+        self._failures = 0
         self.clock = clock
         self.grace_seconds = grace_seconds
         self.poll_seconds = poll_seconds
@@ -183,37 +204,120 @@ class TrainerProcess:
             self.settings.retrain_freq_minutes,
             "now (no model yet)" if first_now else f"in {self.interval:g} s",
         )
-        active: tuple[RunHandle, float] | None = None
+        self._publish(next_due, None)
+        active: tuple[RunHandle, float, str | None] | None = None
         while not self._stop.is_set():
             try:
                 if active is not None and active[0].poll() is not None:
-                    handle, started = active
-                    active = None
-                    self._record(handle, started)
-                if active is None and self.clock() >= next_due:
-                    active = self._launch_run()
-                    next_due = self.clock() + self.interval
+                    finished, active = active, None
+                    run = self._record(*finished)
+                    next_due = self._after(run, next_due)
+                    self._publish(next_due, None, run)
+                if active is None:
+                    active, next_due = self._maybe_launch(next_due)
             except Exception:  # noqa: BLE001 - the schedule must survive anything
                 log.exception("trainer scheduler error; scheduling continues")
             remaining = self.poll_seconds if active else max(0.0, next_due - self.clock())
             self._stop.wait(min(self.poll_seconds, remaining))
         if active is not None:
             self._terminate(*active)
+        if self.control is not None:
+            self.control.clear()
 
-    def _launch_run(self) -> tuple[RunHandle, float] | None:
+    def _maybe_launch(
+        self, next_due: float
+    ) -> tuple[tuple[RunHandle, float, str | None] | None, float]:
+        """Start a requested or due run; return it (or None) and the next due time."""
+        request = self.control.pending() if self.control is not None else None
+        if request is None and self.clock() < next_due:
+            return None, next_due
+        tenant = request.get("tenant") if request else None
+        tenant = str(tenant) if tenant not in (None, "") else None
+        if request is None:
+            next_due = self.clock() + self.interval
+        else:
+            log.info("training run requested%s", f" for tenant {tenant}" if tenant else "")
+        active = self._launch_run(tenant)
+        self._publish(next_due, active)
+        if request is not None and self.control is not None:
+            self.control.drop_request()
+        return active, next_due
+
+    def _after(self, run: FinishedRun, next_due: float) -> float:
+        """The next due time after ``run``: a retry with backoff when it left a tenant bare."""
+        if run.exit_code == 0 or self._stop.is_set():
+            self._failures = 0
+            return next_due
+        try:
+            bare = self.needs_retry()
+        except Exception:  # noqa: BLE001 - no retry is better than no scheduler
+            log.exception("cannot tell whether a tenant lacks a model; no early retry")
+            bare = False
+        if not bare:
+            self._failures = 0
+            return next_due
+        delay = min(self.settings.training_retry_minutes * 60.0 * 2**self._failures, self.interval)
+        self._failures += 1
+        log.warning(
+            "a tenant has no model after a failed training; retrying in %g s (attempt %d)",
+            delay,
+            self._failures,
+        )
+        return min(next_due, self.clock() + delay)
+
+    def _publish(
+        self,
+        next_due: float,
+        active: tuple[RunHandle, float, str | None] | None,
+        last: FinishedRun | None = None,
+    ) -> None:
+        """Write the state file (when there is a control) and the running gauge."""
+        from service.metrics import recorders
+
+        recorders.training_running(active is not None)
+        if self.control is None:
+            return
+        now, wall = self.clock(), time.time()
+        previous = self.control.state()
+        last_run = previous.last_run if previous is not None else None
+        if last is not None:
+            outcome = recorders.run_outcome(last.exit_code, self._stop.is_set())
+            last_run = LastRun(wall, last.seconds, last.exit_code, outcome, last.tenant)
+        try:
+            self.control.write_state(
+                TrainerState(
+                    pid=os.getpid(),
+                    running=active is not None,
+                    run_started_at=wall - (now - active[1]) if active else None,
+                    run_tenant=active[2] if active else None,
+                    next_run_at=wall + max(0.0, next_due - now),
+                    retrying=self._failures > 0,
+                    last_run=last_run,
+                    updated_at=wall,
+                )
+            )
+        except OSError as exc:
+            log.warning("cannot write the trainer state in %s: %s", self.control.folder, exc)
+
+    def _launch_run(self, tenant: str | None = None) -> tuple[RunHandle, float, str | None] | None:
         started = self.clock()
         try:
-            handle = self.launch()
+            handle = self.launch() if tenant is None else self.launch(tenant)
         except Exception:  # noqa: BLE001 - the next run happens on schedule
             log.exception("cannot start a training run; the next one happens on schedule")
             return None
         log.info("training run started (pid %s)", handle.pid)
-        return handle, started
+        return handle, started, tenant
 
-    def _record(self, handle: RunHandle, started: float) -> None:
+    def _record(self, handle: RunHandle, started: float, tenant: str | None = None) -> FinishedRun:
+        from service.metrics import recorders
+        from service.metrics.multiprocess import mark_dead
+
         code = handle.wait()
-        run = FinishedRun(started, self.clock() - started, code)
+        run = FinishedRun(started, self.clock() - started, code, tenant)
         self.finished.append(run)
+        recorders.training_run(recorders.run_outcome(code, self._stop.is_set()), run.seconds)
+        mark_dead(handle.pid)
         if code == 0:
             log.info("training run finished in %.1f s", run.seconds)
         elif code == 1:
@@ -231,8 +335,9 @@ class TrainerProcess:
                 run.seconds,
                 " (shutdown)" if self._stop.is_set() else "; the next run happens on schedule",
             )
+        return run
 
-    def _terminate(self, handle: RunHandle, started: float) -> None:
+    def _terminate(self, handle: RunHandle, started: float, tenant: str | None = None) -> None:
         if handle.poll() is None:
             log.info("stopping the running training (pid %s)", handle.pid)
             handle.terminate()
@@ -241,7 +346,7 @@ class TrainerProcess:
             except subprocess.TimeoutExpired:
                 log.warning("training pid %s ignored SIGTERM; killing it", handle.pid)
                 handle.kill()
-        self._record(handle, started)
+        self._record(handle, started, tenant)
 
     def _attach_file_log(self) -> None:
         """Scheduler messages also go to ``<ML_LOGS_DIR>/trainer.log``."""
@@ -251,20 +356,29 @@ class TrainerProcess:
         except OSError as exc:
             log.warning("cannot write %s: %s", self.settings.logs_dir / TRAINER_LOG, exc)
             return
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(make_formatter(self.settings.log_format, text=LOG_FORMAT))
         log.addHandler(handler)
         if log.getEffectiveLevel() > logging.INFO:
             log.setLevel(logging.INFO)
         self._file_log = handler
 
-    def _launch_child(self) -> RunHandle:
+    def _launch_child(self, tenant: str | None = None) -> RunHandle:
         env = child_environment(self.settings, self.environ, REPOSITORY_ROOT)
+        env[PARENT_VARIABLE] = str(os.getpid())
+        command = [sys.executable, "-m", "service.trainer_run"]
         return subprocess.Popen(
-            [sys.executable, "-m", "service.trainer_run"], env=env, stdin=subprocess.DEVNULL
+            command + (["--tenant", tenant] if tenant else []),
+            env=env,
+            stdin=subprocess.DEVNULL,
         )
 
     def _store_has_models(self) -> bool:
         return bool(configured_plugins(self.settings).model_store().tenants())
+
+    def _tenant_without_model(self) -> bool:
+        return tenant_left_without_model(
+            self.settings.train_log_path, configured_plugins(self.settings).model_store()
+        )
 
 
 def main() -> int:
@@ -274,8 +388,9 @@ def main() -> int:
     except MLCoreError as exc:
         print(f"trainer: invalid settings: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    TrainerProcess(settings).run_until_signal()
+    configure_root(settings.log_format)
+    exit_with_parent()
+    TrainerProcess(settings, control=TrainerControl(settings.logs_dir)).run_until_signal()
     return 0
 
 

@@ -12,6 +12,7 @@ Logs go to stderr and ``<ML_LOGS_DIR>/trainer.log``, never the key.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -27,6 +28,8 @@ from mlcore.serving.artifact import SUCCESS
 from mlcore.training.outcome import TenantOutcome
 from mlcore.training.train_log import LogRow, append_rows, run_timestamp
 from mlcore.training.trainer import Trainer
+from service.logging_setup import make_formatter
+from service.parent_watch import exit_with_parent
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_run")
@@ -73,7 +76,7 @@ def child_environment(
 
 def log_handlers(settings: Settings) -> list[logging.Handler]:
     """A stderr handler and one appending to ``<ML_LOGS_DIR>/trainer.log``."""
-    formatter = logging.Formatter(LOG_FORMAT)
+    formatter = make_formatter(settings.log_format, text=LOG_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     try:
         settings.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -85,13 +88,20 @@ def log_handlers(settings: Settings) -> list[logging.Handler]:
     return handlers
 
 
-def run_once(settings: Settings, parts: ConfiguredPlugins | None = None) -> list[TenantOutcome]:
-    """Train every tenant once with the configured plugins; log a summary line."""
+def run_once(
+    settings: Settings, parts: ConfiguredPlugins | None = None, only: str | None = None
+) -> list[TenantOutcome]:
+    """Train every tenant (or ``only`` one) with the configured plugins; log a summary line."""
+    from service.metrics import recorders
+    from service.metrics.instrumented_source import InstrumentedSource
+
     parts = parts or configured_plugins(settings)
-    source = parts.data_source()
+    source = InstrumentedSource(parts.data_source())
     log.info("training run: data from %s, recommender %s", source.describe(), settings.recommender)
     trainer = Trainer(settings, source, parts.model_store(), parts.recommender)
-    outcomes = trainer.run()
+    outcomes = trainer.run(only=only)
+    for outcome in outcomes:
+        recorders.tenant_training(outcome.tenant, _outcome_label(outcome), outcome.seconds)
     trained = sum(1 for o in outcomes if o.message == SUCCESS)
     failed = [o.tenant for o in outcomes if o.failed]
     log.log(
@@ -103,6 +113,12 @@ def run_once(settings: Settings, parts: ConfiguredPlugins | None = None) -> list
         f" ({', '.join(failed)}; their previous models keep serving)" if failed else "",
     )
     return outcomes
+
+
+def _outcome_label(outcome: TenantOutcome) -> str:
+    if outcome.failed:
+        return "failed"
+    return "trained" if outcome.message == SUCCESS else "skipped"
 
 
 def _log_not_started(settings: Settings, error: MLCoreError) -> None:
@@ -117,6 +133,10 @@ def _log_not_started(settings: Settings, error: MLCoreError) -> None:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point of the child process; returns its exit status."""
+    parser = argparse.ArgumentParser(prog="python -m service.trainer_run")
+    parser.add_argument("--tenant", help="train this tenant only")
+    args = parser.parse_args(list(argv or []))
+    exit_with_parent(environ)
     try:
         settings = load_settings(environ)
     except MLCoreError as exc:
@@ -128,7 +148,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     for handler in handlers:
         root.addHandler(handler)
     try:
-        outcomes = run_once(settings)
+        outcomes = run_once(settings, only=args.tenant)
     except MLCoreError as exc:
         log.error("training run not started: %s", exc)
         _log_not_started(settings, exc)
@@ -144,4 +164,4 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

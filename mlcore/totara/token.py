@@ -72,11 +72,32 @@ def token_is_valid(
         now: The receiver's Unix time in seconds.
         window: Accepted difference in seconds.
     """
+    return token_problem(time_value, key_value, key, now, window) is None
+
+
+def token_problem(
+    time_value: str | None,
+    key_value: str | None,
+    key: str,
+    now: float,
+    window: int = WINDOW_SECONDS,
+) -> str | None:
+    """Why a received header pair is not a valid token, None when it is (see :func:`token_is_valid`).
+
+    Returns:
+        ``"missing"`` (a header absent or empty, or no key configured), ``"malformed"``
+        (time not decimal digits), ``"stale by N s"`` (outside the window; N is the
+        signed difference, positive for a client clock ahead) or ``"wrong key"``. Never
+        the key or the expected digest.
+    """
     if not time_value or not key_value or not key:
-        return False
+        return "missing"
     if not time_value.isascii() or not time_value.isdigit():
-        return False
-    if abs(int(time_value) - math.floor(now)) > window:
-        return False
+        return "malformed"
+    skew = int(time_value) - math.floor(now)
+    if abs(skew) > window:
+        return f"stale by {skew:+d} s"
     expected = make_token(time_value, key)
-    return hmac.compare_digest(expected.encode("ascii"), key_value.encode("utf-8", "replace"))
+    if hmac.compare_digest(expected.encode("ascii"), key_value.encode("utf-8", "replace")):
+        return None
+    return "wrong key"

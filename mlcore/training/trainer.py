@@ -49,8 +49,17 @@ class Trainer:
         self.fitter = TenantFitter(settings, make_recommender, clock)
         self.clock = clock
 
-    def run(self, progress: Callable[[TenantOutcome], None] | None = None) -> list[TenantOutcome]:
-        """Train all tenants listed by ``tenants.csv``; append ``train_summary.log`` rows."""
+    def run(
+        self,
+        progress: Callable[[TenantOutcome], None] | None = None,
+        only: str | None = None,
+    ) -> list[TenantOutcome]:
+        """Train all tenants listed by ``tenants.csv``; append ``train_summary.log`` rows.
+
+        Args:
+            progress: Called with each tenant's outcome as it finishes.
+            only: Train this tenant alone (it must be listed by ``tenants.csv``).
+        """
         stamp = run_timestamp(self.clock())
         algorithm = self.fitter.algorithm
         try:
@@ -61,6 +70,13 @@ class Trainer:
                 self.settings.train_log_path, [LogRow(stamp, algorithm, "all", FETCH_FAILED)]
             )
             return [TenantOutcome("all", FETCH_FAILED, algorithm, failed=True)]
+        if only is not None:
+            if only not in tenants:
+                message = f"Training failed: tenant {only} is not listed by tenants.csv"
+                outcome = TenantOutcome(only, message, algorithm, failed=True)
+                append_rows(self.settings.train_log_path, [outcome.log_row(stamp)])
+                return [outcome]
+            tenants = [only]
         outcomes = []
         for tenant in tenants:
             outcome = self.train_tenant(tenant)
@@ -78,7 +94,7 @@ class Trainer:
             fitted = self.fitter.fit_tenant(dataset, started)
             version = self.store.publish(tenant, fitted.artifact)
         except Exception as exc:  # noqa: BLE001 - isolate tenants (contract §13.11)
-            log.exception("tenant %s failed; its previous model keeps serving", tenant)
+            log.exception("tenant %s failed; its previous model keeps serving: %s", tenant, exc)
             message = f"Training failed, the previous model keeps serving: {exc}"
             return TenantOutcome(
                 tenant,

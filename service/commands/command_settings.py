@@ -12,9 +12,14 @@ from mlcore.interfaces import ModelStore
 
 
 def add_models_dir(parser: argparse.ArgumentParser) -> None:
-    """``--models-dir``: overrides ``ML_MODELS_DIR``."""
+    """``--models-dir`` and ``--logs-dir``: override ``ML_MODELS_DIR`` and ``ML_LOGS_DIR``."""
     parser.add_argument(
-        "--models-dir", type=Path, help="model store folder (default: ML_MODELS_DIR)"
+        "--models-dir", type=Path, help="model store folder (default: ML_MODELS_DIR, data/models)"
+    )
+    parser.add_argument(
+        "--logs-dir",
+        type=Path,
+        help="folder of train_summary.log and trainer logs (default: ML_LOGS_DIR, data/logs)",
     )
 
 
@@ -23,6 +28,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     changes: dict[str, Any] = {}
     if getattr(args, "models_dir", None) is not None:
         changes["models_dir"] = args.models_dir
+    if getattr(args, "logs_dir", None) is not None:
+        changes["logs_dir"] = args.logs_dir
     if getattr(args, "data_dir", None) is not None:
         changes["data_dir"] = args.data_dir
         changes["data_source"] = "export-folder"

@@ -1,8 +1,11 @@
 """``mlservice demo``: demo data, one training run, then the service on 127.0.0.1:5000.
 
-Uses ``./demo/export`` (written with :mod:`mlcore.demo.export` when absent),
-``./demo/models`` and ``./demo/logs``. Without ``ML_TOTARA_KEY`` a random key is
-made up for this run only and printed, with ready-to-paste ``mlservice call``
+Uses ``./demo/export`` (written with :mod:`mlcore.demo.export` when absent) and
+the same model and log folders as every other command (``ML_MODELS_DIR``,
+``ML_LOGS_DIR``: ``./data/models``, ``./data/logs`` by default), so ``mlservice
+models list``, ``recommend`` and the rest work on the demo's models right away.
+The listeners are checked before training. Without ``ML_TOTARA_KEY`` a random key
+is made up for this run only and printed, with ready-to-paste ``mlservice call``
 examples. A demo key must never be used for a real Totara site.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from mlcore.config import load_settings
 from mlcore.configured import configured_plugins
+from service.bind_check import check_listeners
 from service.commands.serve_command import serve
 
 DEMO_SETTINGS = {
@@ -39,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.folder).resolve()
     export = folder / "export"
     environ = demo_environment(os.environ, folder, args.bind)
+    settings = load_settings(environ)
+    if not args.no_serve:
+        check_listeners(settings)
     if not (export / "tenants.csv").exists():
         from mlcore.demo.export import DemoConfig, write_demo_export
 
@@ -46,11 +53,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"[demo] wrote demo export for tenants {', '.join(summary.tenants)} to {export}")
     else:
         print(f"[demo] using the existing demo export in {export}")
-    settings = load_settings(environ)
     parts = configured_plugins(settings)
     store = parts.model_store()
     if not store.tenants():
-        print("[demo] training once (a minute or two) ...", flush=True)
+        print(f"[demo] training once into {settings.models_dir} (a minute or two) ...", flush=True)
         from mlcore.training.trainer import Trainer
 
         trainer = Trainer(settings, parts.data_source(), store, parts.recommender)
@@ -71,8 +77,6 @@ def demo_environment(base: Mapping[str, str], folder: Path, bind: str | None) ->
         environ.setdefault(name, value)
     environ["ML_DATA_SOURCE"] = "export-folder"
     environ["ML_DATA_DIR"] = str(folder / "export")
-    environ["ML_MODELS_DIR"] = str(folder / "models")
-    environ["ML_LOGS_DIR"] = str(folder / "logs")
     if bind:
         environ["ML_BIND"] = bind
     if not environ.get("ML_TOTARA_KEY"):
@@ -100,6 +104,9 @@ def print_instructions(environ: Mapping[str, str], export: Path, generated_key: 
     print(f"[demo] serving on {url} (Ctrl-C stops). In another shell, try:")
     for call in calls:
         print(f"  {key_prefix}.venv/bin/mlservice call '{call}' --url {url}")
+    admin = environ.get("ML_ADMIN_BIND", "127.0.0.1:5001")
+    if admin:
+        print(f"[demo] status dashboard and metrics: http://{admin}/ and http://{admin}/metrics")
 
 
 def _examples(export: Path) -> tuple[str, str]:

@@ -8,9 +8,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from mlcore.errors import ModelNotFoundError
+from mlcore.config import Settings
 from mlcore.interfaces import ModelStore
-from service.commands.command_settings import add_models_dir, model_store
+from service import model_versions
+from service.commands.command_settings import add_models_dir, model_store, settings_from
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     store = model_store(args)
     if args.action == "list":
+        print(f"Models in {_where(settings_from(args))}:")
         return list_models(store)
     if args.action == "show":
         return show_model(store, args.tenant, args.version, files=args.files)
@@ -64,18 +66,16 @@ def show_model(store: ModelStore, tenant: str, version: str | None, *, files: bo
 
 
 def roll_back(store: ModelStore, tenant: str, version: str | None) -> int:
-    current = store.current_version(tenant)
-    if version is None:
-        kept = store.versions(tenant)
-        older = kept[: kept.index(current)] if current in kept else []
-        if not older:
-            raise ModelNotFoundError(
-                f"tenant {tenant!r} has no version older than {current} to roll back to"
-            )
-        version = older[-1]
-    store.rollback(tenant, version)
-    print(f"tenant {tenant}: current version is now {version} (was {current})")
+    previous, current = model_versions.roll_back(store, tenant, version)
+    print(f"tenant {tenant}: current version is now {current} (was {previous})")
     return 0
+
+
+def _where(settings: Settings) -> str:
+    """The store's folder (filesystem) or its name and options."""
+    if settings.model_store == "filesystem":
+        return f"{settings.models_dir.resolve()} (ML_MODELS_DIR or --models-dir)"
+    return f"model store {settings.model_store} {json.dumps(dict(settings.model_store_options))}"
 
 
 def _when(manifest: Mapping[str, Any]) -> str:

@@ -2,10 +2,14 @@
 
 gunicorn runs in its own process with the configuration file in this repository
 (``service/gunicorn.conf.py``): ``ML_BIND`` (``*`` = all interfaces) and
-``ML_WORKERS`` apply. Training runs in a separate trainer process on the
-``ML_RECOMMENDATION_RETRAIN_FREQ`` schedule, never in a web worker or the
-gunicorn master. The command refuses to start without ``ML_TOTARA_KEY``
-(except in testing mode) and never prints or logs the key.
+``ML_WORKERS`` apply, and ``ML_ADMIN_BIND`` adds the admin listener. Training
+runs in a separate trainer process on the ``ML_RECOMMENDATION_RETRAIN_FREQ``
+schedule, never in a web worker or the gunicorn master. The command refuses to
+start without ``ML_TOTARA_KEY`` (except in testing mode), with a listener that
+is taken or invalid, or with a non-loopback admin listener without
+``ML_ADMIN_KEY``; it never prints or logs a key. gunicorn and every training
+run end when this process dies, even by ``kill -9``
+(:mod:`service.parent_watch`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from typing import Protocol
 
 from mlcore.config import Settings, load_settings
 from mlcore.errors import ConfigError
+from service.bind_check import check_listeners
+from service.metrics import multiprocess
+from service.parent_watch import PARENT_VARIABLE
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,10 @@ class Trainer(Protocol):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind", help="listen address host:port (default: ML_BIND)")
+    parser.add_argument(
+        "--admin-bind",
+        help="admin listener host:port, '' disables it (default: ML_ADMIN_BIND)",
+    )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: ML_WORKERS)")
     parser.add_argument(
         "--no-trainer",
@@ -55,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {}
     if args.bind:
         overrides["ML_BIND"] = args.bind
+    if args.admin_bind is not None:
+        overrides["ML_ADMIN_BIND"] = args.admin_bind
     if args.workers is not None:
         overrides["ML_WORKERS"] = str(args.workers)
     environ = {**os.environ, **overrides}
@@ -77,8 +90,10 @@ def serve(environ: Mapping[str, str], *, trainer: bool = True) -> int:
     settings = load_settings(environ)
     if not settings.totara_key and not settings.testing:
         raise ConfigError(NO_KEY)
+    check_listeners(settings)
     for folder in (settings.models_dir, settings.logs_dir):
         Path(folder).mkdir(parents=True, exist_ok=True)
+    environ = prepared_environment(settings, environ)
     scheduled = _trainer(settings, environ) if trainer and not settings.testing else None
     if scheduled is not None:
         scheduled.start()
@@ -89,21 +104,40 @@ def serve(environ: Mapping[str, str], *, trainer: bool = True) -> int:
             scheduled.stop()
 
 
+def prepared_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` plus the metrics folder (emptied now) and this process as the parent.
+
+    The folder is also set in this process before the trainer records a metric.
+    """
+    prepared = dict(environ)
+    prepared[PARENT_VARIABLE] = str(os.getpid())
+    try:
+        folder = multiprocess.prepare(settings.prometheus_dir, prepared)
+    except OSError as exc:
+        raise ConfigError(f"metrics folder {settings.prometheus_dir}: {exc.strerror}") from None
+    os.environ[multiprocess.ENVIRONMENT_VARIABLE] = str(folder)
+    return prepared
+
+
 def _trainer(settings: Settings, environ: Mapping[str, str]) -> Trainer:
+    from service.trainer_control import TrainerControl
     from service.trainer_process import TrainerProcess
 
-    trainer: Trainer = TrainerProcess(settings, environ=environ)
+    control = TrainerControl(settings.logs_dir)
+    control.clear()
+    trainer: Trainer = TrainerProcess(settings, environ=environ, control=control)
     return trainer
 
 
 def _run_gunicorn(settings: Settings, environ: Mapping[str, str]) -> int:
     command = [sys.executable, "-m", "gunicorn", "--config", str(CONFIG_FILE)]
     log.info(
-        "serving on %s with %d worker(s); model store %s (ML_MODELS_DIR %s)",
+        "serving on %s with %d worker(s); model store %s (ML_MODELS_DIR %s); admin listener %s",
         settings.bind,
         1 if settings.dev else settings.workers,
         settings.model_store,
         settings.models_dir,
+        settings.admin_bind or "disabled",
     )
     root = str(Path(__file__).resolve().parents[2])
     child_env = dict(environ)

@@ -33,6 +33,9 @@ from mlcore.training.validation import validate
 from service.commands.tune_config import save_config, study_progress
 from service.commands.tune_report import markdown_table, parameter_names, trial_table, write_report
 
+#: Where ml-latest-small comes from (GroupLens, research licence: see its README).
+MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_mutually_exclusive_group(required=True)
@@ -50,7 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, help="seconds (default: ML_TUNING_TIMEOUT)")
     parser.add_argument("--threads", type=int, help="training threads (default: ML_NUM_THREADS)")
     parser.add_argument("--seed", type=int, help="seed (default: ML_SEED)")
-    parser.add_argument("--report-dir", type=Path, default=Path("tuning-report"))
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        help="report folder (default: ML_TUNING_REPORT_DIR, tuning-report; the admin "
+        "dashboard shows it)",
+    )
     parser.add_argument(
         "--study-dir", type=Path, help="Optuna SQLite history (default: <report-dir>/study)"
     )
@@ -70,10 +78,18 @@ def main(argv: list[str]) -> int:
 
 def _load(args: argparse.Namespace, plugins: ConfiguredPlugins) -> tuple[Dataset, str]:
     if args.movielens is not None:
-        from mlcore.demo.movielens import DEFAULT_DIR, load  # noqa: PLC0415
+        from mlcore.demo.movielens import DEFAULT_DIR, MovieLensMissingError, load  # noqa: PLC0415
 
         folder = DEFAULT_DIR if args.movielens == "default" else Path(args.movielens)
-        return load(folder), f"ml-latest-small at {folder} (mlcore.demo.movielens mapping)"
+        try:
+            dataset = load(folder)
+        except MovieLensMissingError:
+            raise ConfigError(
+                f"--movielens {folder}: ml-latest-small not found (expected ratings.csv and "
+                f"movies.csv there); download {MOVIELENS_URL} and unzip it, or tune on an "
+                "export with --data-dir"
+            ) from None
+        return dataset, f"ml-latest-small at {folder} (mlcore.demo.movielens mapping)"
     from mlcore.totara.dataset_builder import load_tenant_dataset  # noqa: PLC0415
 
     source = plugins.data_source()  # the export-folder source, through the registry
@@ -99,6 +115,8 @@ def _space(path: Path | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.report_dir is None:
+        args.report_dir = settings.tuning_report_dir
     changes: dict[str, Any] = {}
     for name, field in (("threads", "num_threads"), ("seed", "seed"), ("mode", "algorithm")):
         if getattr(args, name) is not None:

@@ -10,6 +10,7 @@ Plots (matplotlib with the non-interactive Agg backend, imported only when writi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from typing import Any
 import numpy as np
 
 from mlcore.interfaces import TuningReport
+
+log = logging.getLogger(__name__)
+
+PLOTS_HINT = "install matplotlib for them: pip install 'mlservice[bench]'"
 
 #: Parameters drawn on a logarithmic axis.
 LOG_SCALE = frozenset({"learning_rate", "item_alpha", "user_alpha", "regularization", "alpha"})
@@ -100,7 +105,11 @@ def write_report(
         latencies_ms: Per-request compute times of the chosen model, if measured.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    plots = _plots(folder, report, latencies_ms)
+    try:
+        plots = _plots(folder, report, latencies_ms)
+    except ImportError:
+        log.warning("matplotlib is not installed: %s has no plots (%s)", folder, PLOTS_HINT)
+        plots = []
     lines = [f"# {title}", ""]
     lines += [f"- **{key}**: {value}" for key, value in context.items()]
     lines += ["", "## Chosen settings", "", f"Best validation {report.metric}: "]
@@ -116,6 +125,8 @@ def write_report(
         lines += ["## Per-request compute of the chosen model (wall clock)", ""]
         lines += [", ".join(f"{k} {v:.4g}" for k, v in summary.items()), ""]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+    if not plots:
+        lines += [f"No plots: {PLOTS_HINT}.", ""]
     header = ["#", "state", report.metric, "best epoch", "epochs run", "seconds"]
     header += parameter_names(report)
     lines += ["## Trials", "", markdown_table(header, trial_table(report)), ""]

@@ -129,6 +129,8 @@ def test_models_list_show_and_rollback(
     capsys.readouterr()
     assert main(["models", "list", "--models-dir", str(trained)]) == 0
     listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith(f"Models in {trained.resolve()} ")
+    listing = listing[1:]
     assert [line.split()[0] for line in listing[1:]] == ["0", "1", "2"]
     first_current = listing[1].split()[1]
     assert listing[1].split()[2] == "2"  # two kept versions
@@ -138,15 +140,20 @@ def test_models_list_show_and_rollback(
     assert main(["models", "rollback", "--models-dir", str(trained), "--tenant", "0"]) == 0
     assert f"was {first_current}" in capsys.readouterr().out
     main(["models", "list", "--models-dir", str(trained)])
-    assert capsys.readouterr().out.splitlines()[1].split()[1] != first_current
+    assert capsys.readouterr().out.splitlines()[2].split()[1] != first_current
     assert main(["models", "rollback", "--models-dir", str(trained), "--tenant", "0"]) == 2
-    assert "no version older" in capsys.readouterr().err
+    assert "keeps no version older" in capsys.readouterr().err
+    empty = trained.parent / "no-models"
+    assert main(["models", "rollback", "--models-dir", str(empty), "--tenant", "0"]) == 2
+    message = capsys.readouterr().err
+    assert "has no published model" in message and "None" not in message
 
 
 def test_config_lists_every_variable_and_never_the_key(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ML_TOTARA_KEY", SECRET)
+    monkeypatch.setenv("ML_ADMIN_KEY", SECRET + "-admin")
     monkeypatch.setenv("ML_NUM_THREADS", "3")
     assert main(["config"]) == 0
     out = capsys.readouterr().out
@@ -154,6 +161,7 @@ def test_config_lists_every_variable_and_never_the_key(
     shown = {line.split()[0]: line.split()[1] for line in out.splitlines()}
     assert set(VARIABLES) <= set(shown)
     assert shown["ML_TOTARA_KEY"] == "set" and shown["ML_NUM_THREADS"] == "3"
+    assert shown["ML_ADMIN_KEY"] == "set" and shown["ML_ADMIN_BIND"] == "127.0.0.1:5001"
     monkeypatch.delenv("ML_TOTARA_KEY")
     assert main(["config", "--markdown"]) == 0
     out = capsys.readouterr().out

@@ -40,7 +40,9 @@ def test_train_list_show_recommend_and_roll_back_in_s3(
         assert main(["train", "--quiet", "--data-dir", str(export)]) == 0
     capsys.readouterr()
     assert main(["models", "list"]) == 0
-    listing = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    output = capsys.readouterr().out.splitlines()
+    assert output[0].startswith("Models in model store s3 ")
+    listing = [line.split() for line in output[2:]]
     assert [row[0] for row in listing] == ["0", "1"] and listing[0][2] == "2"
     current = listing[0][1]
     keys = moto.client().list_objects_v2(Bucket=bucket, Prefix="mlservice/current/")
@@ -56,7 +58,7 @@ def test_train_list_show_recommend_and_roll_back_in_s3(
     assert main(["models", "rollback", "--tenant", "0"]) == 0
     assert f"was {current}" in capsys.readouterr().out
     main(["models", "list"])
-    assert capsys.readouterr().out.splitlines()[1].split()[1] < current
+    assert capsys.readouterr().out.splitlines()[2].split()[1] < current
     cached = tmp_path / "models" / "s3-cache" / bucket / "mlservice" / "tenants" / "0"
     assert len(list((cached / "versions").iterdir())) == 2
 

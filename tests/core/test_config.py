@@ -125,6 +125,9 @@ def test_config_file_errors_name_the_file_and_the_setting(tmp_path: Path) -> Non
     ) as info:
         load_settings({"ML_CONFIG_FILE": secret})
     assert KEY not in str(info.value)
+    admin = _file(tmp_path, f'ML_ADMIN_KEY = "{KEY}"\n')
+    with pytest.raises(ConfigError, match="ML_ADMIN_KEY may only be set in the environment"):
+        load_settings({"ML_CONFIG_FILE": admin})
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings({"ML_CONFIG_FILE": _file(tmp_path, "ML_NUM_THREAD = 2\n")})
     with pytest.raises(ConfigError, match="invalid TOML"):

@@ -287,6 +287,7 @@ def test_restarted_service_serves_at_once_from_the_store(
         ML_MODELS_DIR=str(settings.models_dir),
         ML_LOGS_DIR=str(settings.logs_dir),
         ML_BIND=f"127.0.0.1:{port}",
+        ML_ADMIN_BIND="",
         ML_WORKERS="2",
         ML_RECOMMENDER="popularity",
     )

@@ -185,6 +185,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         ML_MODELS_DIR=str(tmp / "models"),
         ML_LOGS_DIR=str(tmp / "logs"),
         ML_BIND=f"127.0.0.1:{port}",
+        ML_ADMIN_BIND="",
         ML_WORKERS="1",
         ML_RECOMMENDER="popularity",
         ML_TUNING_TRIALS="0",

@@ -25,6 +25,9 @@ def serve_environ(tmp_path: Path, port: int, key: str, **more: str) -> dict[str,
     """This process's environment without ``ML_*``/``FLASK_*``, plus a 2-worker service on
     ``port`` with its models and logs under ``tmp_path`` and ``more`` on top."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # No admin listener unless a test asks: 127.0.0.1:5001 may be taken on a shared host.
+    environ["ML_ADMIN_BIND"] = ""
     environ.update(
         ML_MODELS_DIR=str(tmp_path / "models"),
         ML_LOGS_DIR=str(tmp_path / "logs"),

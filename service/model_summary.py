@@ -1,0 +1,79 @@
+"""What a served model's manifest says, in one record (health check, dashboard, metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlcore.serving.tenant_model import TenantModel
+from mlcore.training.baseline import BASELINE
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One tenant's current model.
+
+    Attributes:
+        tenant: Tenant id.
+        version: The served version.
+        trained: Whether it has arrays (False: skipped, e.g. too little data).
+        trained_at: Unix time of training, None when unknown.
+        backend: The backend that serves (``popularity`` when it won the gate).
+        algorithm: The mode or plugin name recorded with the model.
+        message: The manifest's message (``success`` or why it was skipped).
+        served_ndcg: Validation NDCG@10 of what serves, None without validation.
+        model_ndcg: Validation NDCG@10 of the requested recommender.
+        popularity_ndcg: Validation NDCG@10 of the popularity baseline.
+        gate_reason: Why popularity replaced the requested recommender, if it did.
+    """
+
+    tenant: str
+    version: str
+    trained: bool
+    trained_at: float | None
+    backend: str
+    algorithm: str
+    message: str
+    served_ndcg: float | None
+    model_ndcg: float | None
+    popularity_ndcg: float | None
+    gate_reason: str | None
+
+    @classmethod
+    def of(cls, model: TenantModel) -> ModelSummary:
+        """The summary of a loaded model."""
+        manifest = model.manifest
+        validation = manifest.get("validation")
+        validation = validation if isinstance(validation, Mapping) else {}
+        trained_at = manifest.get("trained_at")
+        reason = validation.get("reason")
+        return cls(
+            tenant=model.tenant,
+            version=model.version,
+            trained=model.trained,
+            trained_at=float(trained_at) if isinstance(trained_at, int | float) else None,
+            backend=str(manifest.get("backend", "")),
+            algorithm=model.algorithm,
+            message=model.message,
+            served_ndcg=served_ndcg(manifest),
+            model_ndcg=_ndcg(validation.get("model")),
+            popularity_ndcg=_ndcg(validation.get(BASELINE)),
+            gate_reason=str(reason) if reason else None,
+        )
+
+
+def served_ndcg(manifest: Mapping[str, Any]) -> float | None:
+    """Validation NDCG@10 of the backend that serves (the model, or popularity after the gate)."""
+    validation = manifest.get("validation")
+    if not isinstance(validation, Mapping):
+        return None
+    promoted = validation.get("promoted")
+    key = "model" if promoted == manifest.get("requested_recommender", promoted) else promoted
+    return _ndcg(validation.get(key)) if isinstance(key, str) else None
+
+
+def _ndcg(metrics: Any) -> float | None:
+    if not isinstance(metrics, Mapping) or "ndcg" not in metrics:
+        return None
+    return float(metrics["ndcg"])
