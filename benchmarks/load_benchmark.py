@@ -239,6 +239,7 @@ def start_service(
         ML_WORKERS=str(workers),
         ML_TOTARA_KEY=key,
         ML_RELOAD_INTERVAL=str(reload_interval),
+        ML_ADMIN_BIND="",  # no admin listener: port 5001 may be taken on a shared machine
     )
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / "serve-output.log", "wb") as sink:

@@ -157,6 +157,7 @@ def start_service(models: Path, port: int, workers: int, worker_class: str) -> s
         ML_BIND=f"127.0.0.1:{port}",
         ML_WORKERS=str(workers),
         ML_TOTARA_KEY=KEY,
+        ML_ADMIN_BIND="",  # no admin listener: port 5001 may be taken on a shared machine
     )
     if worker_class != "sync":
         environ["GUNICORN_CMD_ARGS"] = f"--worker-class {worker_class} --threads 4"
