@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlcore.errors import ConfigError
+from mlcore.errors import QUOTE_LIMIT, ConfigError, quoted, shortened
 
 Algorithm = Literal["hybrid", "partial", "mf"]
 SeenItems = Literal["exclude", "downrank"]
@@ -289,7 +289,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[field_name] = parse(text)
         except (ValueError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{name}={text!r} ({origin}) is invalid: {exc}") from None
+            problem = shortened(str(exc), QUOTE_LIMIT)
+            raise ConfigError(f"{name}={quoted(text)} ({origin}) is invalid: {problem}") from None
     settings = Settings(**values)
     return _validated(settings)
 

@@ -8,6 +8,7 @@ always added, also after a failed Totara step, plus per-tenant keys
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -25,6 +26,8 @@ from mlcore.totara.tls import tls_verify
 from mlcore.training.train_log import last_training_summary
 from service.model_summary import served_ndcg
 from service.training_status import WHOLE_RUN, LastTraining, last_trainings
+
+log = logging.getLogger(__name__)
 
 NO_HOSTNAME = "Unable to get Totara instance hostname"
 NO_DNS = "Unable to resolve the Totara instance hostname: {}"
@@ -148,7 +151,11 @@ class HealthCheck:
             return {"recommendation_model": "false", **training_fields(models, trainings)}
         log_path = self._settings.train_log_path
         fields = {"recommendation_model": "true", "logs_file_exists": _flag(log_path.exists())}
-        summary = last_training_summary(log_path)
+        try:
+            summary = last_training_summary(log_path)
+        except Exception:  # noqa: BLE001 - a broken log must not break monitoring
+            log.exception("cannot read %s for the health check", log_path)
+            summary = None
         if summary is not None:
             fields["last_recommendation_model_training"] = summary
         for tenant in sorted(models):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.errors import ModelStoreError
+from mlcore.errors import ModelStoreError, quoted
 from mlcore.interfaces import ModelArtifact
 
 MANIFEST = "manifest.json"
@@ -129,7 +129,7 @@ def entry_file(entry: Any, where: str) -> str:
         ModelStoreError: The entry is malformed or its file name has a path in it.
     """
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-        raise ModelStoreError(f"{where}: bad manifest entry {entry!r}")
+        raise ModelStoreError(f"{where}: bad manifest entry {quoted(entry)}")
     name = entry["file"]
     if Path(name).name != name or name in ("", ".", ".."):
         raise ModelStoreError(f"{where}: file name {name!r} leaves the version folder")

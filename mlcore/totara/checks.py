@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlcore.errors import quoted
 from mlcore.totara.csv_reader import Locator
 
 _NATURAL = re.compile(r"\d{1,18}")
@@ -16,13 +17,13 @@ def check_header(header: Sequence[str], expected: Sequence[str], locator: Locato
     """Raise unless ``header`` names exactly ``expected``, in order."""
     for column, (found, wanted) in enumerate(zip(header, expected, strict=False), start=1):
         if found != wanted:
-            raise locator.error(0, column, f"header column is {found!r}, expected {wanted!r}")
+            raise locator.error(0, column, f"header column is {quoted(found)}, expected {wanted!r}")
     if len(header) < len(expected):
         missing = ", ".join(expected[len(header) :])
         raise locator.error(0, len(header) + 1, f"header is missing column(s) {missing}")
     if len(header) > len(expected):
         extra = header[len(expected)]
-        raise locator.error(0, len(expected) + 1, f"unexpected extra header column {extra!r}")
+        raise locator.error(0, len(expected) + 1, f"unexpected extra header column {quoted(extra)}")
 
 
 def check_widths(body: Sequence[Sequence[str]], width: int, locator: Locator) -> None:
@@ -50,7 +51,7 @@ def naturals(values: Sequence[str], column: int, name: str, locator: Locator) ->
         for index, value in enumerate(values):
             if _NATURAL.fullmatch(value) is None:
                 kind = "is negative" if re.fullmatch(r"-\d+", value) else "is not an integer"
-                raise locator.error(index + 1, column, f"{name} {value!r} {kind}")
+                raise locator.error(index + 1, column, f"{name} {quoted(value)} {kind}")
     if not values:
         return np.zeros(0, dtype=np.int64)
     return np.fromstring(joined, dtype=np.int64, sep="\n")

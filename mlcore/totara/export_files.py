@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from mlcore.errors import quoted
 from mlcore.totara.checks import check_header, check_widths, naturals
 from mlcore.totara.csv_reader import Locator, decode, read_rows, split_columns
 from mlcore.totara.entities import parse_item_rows, parse_user_rows
@@ -53,7 +54,9 @@ def parse_tenants(data: bytes, file: str = "tenants.csv") -> list[str]:
         return ["0"]
     locator = Locator(text, file)
     if [cell.strip() for cell in rows[0]] != [TENANTS_HEADER]:
-        raise locator.error(0, 1, f"header must be {TENANTS_HEADER!r}, found {','.join(rows[0])!r}")
+        raise locator.error(
+            0, 1, f"header must be {TENANTS_HEADER!r}, found {quoted(','.join(rows[0]))}"
+        )
     tenants: dict[str, None] = {}
     for index, row in enumerate(rows[1:], start=1):
         if len(row) != 1:
@@ -62,7 +65,9 @@ def parse_tenants(data: bytes, file: str = "tenants.csv") -> list[str]:
         if not tenant:
             continue
         if _TENANT_ID.fullmatch(tenant) is None:
-            raise locator.error(index, 1, f"tenant id {tenant!r} may only hold A-Z, a-z, 0-9, _, -")
+            raise locator.error(
+                index, 1, f"tenant id {quoted(tenant)} may only hold A-Z, a-z, 0-9, _, -"
+            )
         tenants[tenant] = None
     return list(tenants) or ["0"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlcore.errors import ModelNotFoundError, ModelStoreError
+from mlcore.errors import ModelNotFoundError, ModelStoreError, quoted
 from mlcore.interfaces import ModelArtifact
 from mlcore.storage.local_files import (
     fsync_directory,
@@ -124,7 +124,9 @@ class FilesystemModelStore:
                 f"cannot read current version of tenant {tenant!r}: {exc}"
             ) from None
         if not is_version(text):
-            raise ModelStoreError(f"current pointer of tenant {tenant!r} is corrupt: {text!r}")
+            raise ModelStoreError(
+                f"current pointer of tenant {tenant!r} is corrupt: {quoted(text)}"
+            )
         return text
 
     def change_token(self) -> tuple[int, int, int] | None:
