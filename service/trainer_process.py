@@ -52,7 +52,7 @@ from mlcore.errors import MLCoreError
 from service.logging_setup import configure_root, make_formatter
 from service.parent_watch import PARENT_VARIABLE, exit_with_parent
 from service.trainer_control import LastRun, TrainerControl, TrainerState
-from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
+from service.trainer_run import LOG_FORMAT, LOG_NOT_WRITTEN, TRAINER_LOG, child_environment
 from service.training_status import tenant_left_without_model
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
@@ -324,6 +324,12 @@ class TrainerProcess:
             log.warning(
                 "training run finished in %.1f s with failed tenants (see train_summary.log); "
                 "their previous models keep serving",
+                run.seconds,
+            )
+        elif code == LOG_NOT_WRITTEN:
+            log.error(
+                "training run finished in %.1f s and published its models, but could not "
+                "write train_summary.log (see its error above; is ML_LOGS_DIR's disk full?)",
                 run.seconds,
             )
         else:

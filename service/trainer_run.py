@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from service.parent_watch import exit_with_parent
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_run")
 
+#: Exit status: the run published its models but could not write ``train_summary.log``.
+LOG_NOT_WRITTEN = 4
 LOG_FORMAT = "%(asctime)s %(levelname)s trainer[%(process)d] %(name)s: %(message)s"
 TRAINER_LOG = "trainer.log"
 
@@ -88,10 +91,37 @@ def log_handlers(settings: Settings) -> list[logging.Handler]:
     return handlers
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """One run as the child reports it.
+
+    Attributes:
+        outcomes: One per tenant (or one ``all`` when the tenant list failed).
+        log_failure: Why ``train_summary.log`` could not be written, else None.
+    """
+
+    outcomes: list[TenantOutcome]
+    log_failure: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The child's exit status (see the module docstring)."""
+        if self.log_failure is not None:
+            return LOG_NOT_WRITTEN
+        return 1 if any(o.failed for o in self.outcomes) else 0
+
+
 def run_once(
     settings: Settings, parts: ConfiguredPlugins | None = None, only: str | None = None
 ) -> list[TenantOutcome]:
     """Train every tenant (or ``only`` one) with the configured plugins; log a summary line."""
+    return run_training(settings, parts, only).outcomes
+
+
+def run_training(
+    settings: Settings, parts: ConfiguredPlugins | None = None, only: str | None = None
+) -> RunResult:
+    """:func:`run_once`, with what the exit status needs."""
     from service.metrics import recorders
     from service.metrics.instrumented_source import InstrumentedSource
 
@@ -112,7 +142,7 @@ def run_once(
         len(failed),
         f" ({', '.join(failed)}; their previous models keep serving)" if failed else "",
     )
-    return outcomes
+    return RunResult(outcomes, trainer.log_failure)
 
 
 def _outcome_label(outcome: TenantOutcome) -> str:
@@ -148,7 +178,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     for handler in handlers:
         root.addHandler(handler)
     try:
-        outcomes = run_once(settings, only=args.tenant)
+        result = run_training(settings, only=args.tenant)
     except MLCoreError as exc:
         log.error("training run not started: %s", exc)
         _log_not_started(settings, exc)
@@ -157,10 +187,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         log.warning("training run interrupted; previous models keep serving")
         return 130
     finally:
-        for handler in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    return 1 if any(o.failed for o in outcomes) else 0
+        _close(root, handlers)
+    return result.exit_code
+
+
+def _close(root: logging.Logger, handlers: list[logging.Handler]) -> None:
+    """Detach and close the run's handlers; a full disk must not fail the run here."""
+    for handler in handlers:
+        root.removeHandler(handler)
+        try:
+            handler.close()  # flushes: ENOSPC on a full disk
+        except OSError as exc:
+            print(f"trainer: cannot close {handler}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

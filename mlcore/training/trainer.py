@@ -3,7 +3,9 @@
 :meth:`Trainer.train_tenant` is load + :meth:`TenantFitter.fit_tenant` + publish,
 with tenant isolation: one failed tenant never stops the others and never
 replaces its served model (contract §13.11). :meth:`Trainer.run` trains all
-tenants listed by ``tenants.csv`` and appends their ``train_summary.log`` rows.
+tenants listed by ``tenants.csv`` and appends their ``train_summary.log`` rows; the
+models are published first, so a log that cannot be written (a full disk) costs the
+log rows only: the run ends normally and :attr:`Trainer.log_failure` says why.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Trainer:
         self.store = store
         self.fitter = TenantFitter(settings, make_recommender, clock)
         self.clock = clock
+        #: Why the last run could not write ``train_summary.log`` (None: it could).
+        self.log_failure: str | None = None
 
     def run(
         self,
@@ -66,9 +70,7 @@ class Trainer:
             tenants = parse_tenants(self.source.read_file("tenants.csv"))
         except MLCoreError as exc:
             log.error("cannot list tenants from %s: %s", self.source.describe(), exc)
-            append_rows(
-                self.settings.train_log_path, [LogRow(stamp, algorithm, "all", FETCH_FAILED)]
-            )
+            self._write_log([LogRow(stamp, algorithm, "all", FETCH_FAILED)])
             return [TenantOutcome("all", FETCH_FAILED, algorithm, failed=True)]
         if only is not None:
             if only not in tenants:
@@ -83,8 +85,19 @@ class Trainer:
             outcomes.append(outcome)
             if progress is not None:
                 progress(outcome)
-        append_rows(self.settings.train_log_path, [o.log_row(stamp) for o in outcomes])
+        self._write_log([o.log_row(stamp) for o in outcomes])
         return outcomes
+
+    def _write_log(self, rows: list[LogRow]) -> None:
+        """Append ``rows`` to ``train_summary.log``; a failure is logged, never raised."""
+        path = self.settings.train_log_path
+        try:
+            append_rows(path, rows)
+        except OSError as exc:
+            self.log_failure = f"cannot write {path}: {exc}"
+            log.error("%s; the models of this run were published", self.log_failure)
+        else:
+            self.log_failure = None
 
     def train_tenant(self, tenant: str) -> TenantOutcome:
         """Load, fit and publish one tenant; on failure keep its previous version."""
