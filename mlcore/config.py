@@ -77,6 +77,8 @@ class Settings:
     training_retry_minutes: float = 2.0
     tuning_report_dir: Path = Path("tuning-report")
     metrics_dir: Path | None = None
+    download_deadline: float = 600.0
+    training_run_deadline: float = 0.0
 
     @property
     def testing(self) -> bool:
@@ -96,6 +98,12 @@ class Settings:
         if self.data_source:
             return self.data_source
         return "totara" if self.totara_url else "export-folder"
+
+    @property
+    def run_deadline_seconds(self) -> float:
+        """Seconds a scheduled training run may take: ``ML_TRAINING_RUN_DEADLINE``, or
+        one retrain interval when that is 0."""
+        return self.training_run_deadline or self.retrain_freq_minutes * 60.0
 
     @property
     def train_log_path(self) -> Path:
@@ -258,6 +266,16 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         Path,
         "Prometheus multiprocess folder (default <ML_LOGS_DIR>/prometheus; emptied at start)",
     ),
+    "ML_DOWNLOAD_DEADLINE": (
+        "download_deadline",
+        float,
+        "Seconds one export download may take in total, connecting to last byte",
+    ),
+    "ML_TRAINING_RUN_DEADLINE": (
+        "training_run_deadline",
+        float,
+        "Seconds a scheduled training run may take (0: one retrain interval)",
+    ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
 }
@@ -323,6 +341,8 @@ def _validated(settings: Settings) -> Settings:
         (settings.tuning_trials >= 0, "ML_TUNING_TRIALS must be >= 0"),
         (settings.training_budget >= 0, "ML_TRAINING_BUDGET must be >= 0"),
         (settings.training_retry_minutes > 0, "ML_TRAINING_RETRY_MINUTES must be > 0"),
+        (settings.download_deadline > 0, "ML_DOWNLOAD_DEADLINE must be > 0"),
+        (settings.training_run_deadline >= 0, "ML_TRAINING_RUN_DEADLINE must be >= 0"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),
