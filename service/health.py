@@ -165,16 +165,23 @@ class HealthCheck:
 
 
 def tenant_fields(tenant: str, model: TenantModel) -> dict[str, str]:
-    """New per-tenant keys: version, training time, validation NDCG, backend, message."""
+    """New per-tenant keys: version, training time, validation NDCG, backend, message,
+    and ``model_fallback_<t>`` when a kept version stands in for a broken current one."""
     manifest = model.manifest
     trained_at = manifest.get("trained_at")
-    return {
+    fields = {
         f"model_version_{tenant}": model.version,
         f"model_trained_at_{tenant}": _iso(trained_at),
         f"model_validation_ndcg_{tenant}": _validation_ndcg(manifest),
         f"model_backend_{tenant}": str(manifest.get("backend", "")),
         f"model_message_{tenant}": model.message,
     }
+    if model.fallback is not None:
+        fields[f"model_fallback_{tenant}"] = (
+            f"current version {model.fallback.current} cannot be served: "
+            f"{model.fallback.reason}; serving kept version {model.version}"
+        )
+    return fields
 
 
 def training_fields(

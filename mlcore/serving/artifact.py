@@ -37,7 +37,8 @@ import numpy as np
 from mlcore import __version__
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ModelArtifact, ServingArrays
-from mlcore.serving.kind import BASE_ROWS
+from mlcore.item_types import COMPONENTS
+from mlcore.serving.kind import BASE_ROWS, all_finite
 from mlcore.serving.kinds import serving_kind
 
 FORMAT_VERSION = 1
@@ -117,3 +118,45 @@ def _common_manifest(tenant: str, message: str, algorithm: str) -> dict[str, Any
         "trained_at": time.time(),
         "software_version": __version__,
     }
+
+
+def check_shared_arrays(arrays: Mapping[str, np.ndarray], n_users: int, n_items: int) -> None:
+    """Check the arrays every serving kind shares against ``n_users`` × ``n_items``.
+
+    ``type_offsets`` (non-decreasing from 0 to ``n_items``), the positives CSR (a row
+    pointer of ``n_users + 1`` entries, item indices in range), ``item_popularity``
+    and ``item_unit`` (one finite row per item). The kind's own arrays are its
+    :meth:`~mlcore.serving.kind.ServingKind.check`'s business.
+
+    Raises:
+        ValueError: Naming the array and what is wrong.
+    """
+    offsets = np.asarray(arrays["type_offsets"])
+    if (
+        offsets.shape != (len(COMPONENTS) + 1,)
+        or offsets[0] != 0
+        or offsets[-1] != n_items
+        or np.any(np.diff(offsets) < 0)
+    ):
+        raise ValueError(f"type_offsets {offsets.tolist()} do not split {n_items} items")
+    _check_positives(arrays, n_users, n_items)
+    expected = {"item_popularity": (n_items,), "item_unit": np.shape(arrays["item_factors"])}
+    for name, shape in expected.items():
+        array = arrays.get(name)
+        if array is not None and array.shape != shape:
+            raise ValueError(f"{name} has shape {list(array.shape)}, expected {list(shape)}")
+        if array is not None and not all_finite(array):
+            raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def _check_positives(arrays: Mapping[str, np.ndarray], n_users: int, n_items: int) -> None:
+    indptr, indices = np.asarray(arrays["positives_indptr"]), arrays["positives_indices"]
+    if (
+        indptr.shape != (n_users + 1,)
+        or indptr[0] != 0
+        or indptr[-1] != indices.shape[0]
+        or np.any(np.diff(indptr) < 0)
+    ):
+        raise ValueError(f"positives_indptr is not a CSR row pointer of {n_users} users")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n_items):
+        raise ValueError("positives_indices has item indices out of range")

@@ -7,6 +7,7 @@ selection: no model library is imported, so web workers stay small and safe to f
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,12 +17,25 @@ import numpy as np
 
 from mlcore.interfaces import ModelArtifact
 from mlcore.item_types import COMPONENT_INDEX, COMPONENTS, FAMILIES
-from mlcore.serving.artifact import SUCCESS
+from mlcore.serving.artifact import SUCCESS, check_shared_arrays
 from mlcore.serving.kind import ServingKind
 from mlcore.serving.kinds import serving_kind
 from mlcore.serving.ranking import top_n
 
 SeenPolicy = Literal["exclude", "downrank"]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Why a worker serves a kept version instead of the tenant's current one.
+
+    Attributes:
+        current: The current version that could not be served.
+        reason: Why (the load or check error).
+    """
+
+    current: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -38,12 +52,42 @@ class TenantModel:
     Args:
         artifact: From a model store; arrays may be read-only memory maps.
         version: The store's version id, reported by ``/health-check``.
+        fallback: Set when this kept version stands in for a broken current one.
     """
 
-    def __init__(self, artifact: ModelArtifact, version: str = "") -> None:
+    def __init__(
+        self, artifact: ModelArtifact, version: str = "", fallback: Fallback | None = None
+    ) -> None:
         self.manifest: Mapping[str, Any] = artifact.manifest
         self.arrays: Mapping[str, np.ndarray] = artifact.arrays
         self.version = version
+        self.fallback = fallback
+
+    def with_fallback(self, fallback: Fallback) -> TenantModel:
+        """This model (sharing its arrays and lookups) standing in for a broken version."""
+        stand_in = copy.copy(self)
+        stand_in.fallback = fallback
+        return stand_in
+
+    def check(self) -> None:
+        """Refuse a trained model whose arrays disagree with each other or are not finite.
+
+        The serving kind's own check (factor rows and widths, NaN or infinite scores)
+        plus the arrays every kind shares: ids, type offsets, positives, popularity
+        and unit item vectors. Reads every array once.
+
+        Raises:
+            ValueError: Naming the array and what is wrong.
+        """
+        if not self.trained:
+            return
+        arrays = self.arrays
+        n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+        for key, count in (("n_users", n_users), ("n_items", n_items)):
+            if self.manifest.get(key, count) != count:
+                raise ValueError(f"the manifest says {key} {self.manifest[key]}, the ids {count}")
+        serving_kind(str(self.manifest.get("kind", "factors"))).check(arrays, n_users, n_items)
+        check_shared_arrays(arrays, n_users, n_items)
 
     @property
     def tenant(self) -> str:

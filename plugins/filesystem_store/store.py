@@ -11,6 +11,8 @@ A version is written into a temporary directory next to ``versions/``, every fil
 and the directory are fsynced, the directory is renamed to its final name, and
 only then is ``current`` replaced (temporary file, fsync, ``os.replace``, fsync of
 the directory). A crash at any moment leaves ``current`` naming a complete version.
+Published files are read-only and never changed; loading checks each file's size
+against its ``.npy`` header before mapping it.
 No pickle: arrays are saved and loaded with ``allow_pickle=False``. See
 ``docs/model-store.md``.
 """
@@ -45,6 +47,7 @@ from mlcore.storage.names import (
 )
 from mlcore.storage.version_folder import (
     MANIFEST,
+    READ_ONLY,
     dump_manifest,
     load_version_folder,
     stored_manifest,
@@ -206,7 +209,7 @@ class FilesystemModelStore:
         for _attempt in range(100):
             version = next_version(self.versions(tenant), self.clock())
             stored = stored_manifest(manifest, tenant, version, files)
-            replace_file(temporary / MANIFEST, dump_manifest(stored))
+            replace_file(temporary / MANIFEST, dump_manifest(stored), mode=READ_ONLY)
             fsync_directory(temporary)
             if install_folder(temporary, versions_dir / version):
                 return version

@@ -190,10 +190,10 @@ def test_worker_catches_up_when_the_publisher_died_before_moving_the_token(
     first = holder.models()["0"].version
     real_replace = plugins.filesystem_store.store.replace_file
 
-    def dies_before_token(path: Path, content: bytes) -> None:
+    def dies_before_token(path: Path, content: bytes, mode: int | None = None) -> None:
         if path.name == "generation":
             raise KeyboardInterrupt("killed")  # what the publisher would have done next
-        real_replace(path, content)
+        real_replace(path, content, mode)
 
     monkeypatch.setattr(plugins.filesystem_store.store, "replace_file", dies_before_token)
     with pytest.raises(KeyboardInterrupt):
@@ -395,10 +395,10 @@ def test_disk_full_injected(
             raise full
         return real_write(path, array)
 
-    def replace_file(path: Path, content: bytes) -> None:
+    def replace_file(path: Path, content: bytes, mode: int | None = None) -> None:
         if path.name == "current":
             raise full
-        real_replace(path, content)
+        real_replace(path, content, mode)
 
     if where == "second array":
         monkeypatch.setattr(mlcore.storage.version_folder, "write_array", write_array)
