@@ -79,6 +79,7 @@ class Settings:
     metrics_dir: Path | None = None
     download_deadline: float = 600.0
     training_run_deadline: float = 0.0
+    max_export_bytes: int = 2 * 1024**3
 
     @property
     def testing(self) -> bool:
@@ -276,6 +277,11 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         float,
         "Seconds a scheduled training run may take (0: one retrain interval)",
     ),
+    "ML_MAX_EXPORT_BYTES": (
+        "max_export_bytes",
+        int,
+        "Largest export file accepted, in bytes (gzip counted decoded)",
+    ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
 }
@@ -343,6 +349,7 @@ def _validated(settings: Settings) -> Settings:
         (settings.training_retry_minutes > 0, "ML_TRAINING_RETRY_MINUTES must be > 0"),
         (settings.download_deadline > 0, "ML_DOWNLOAD_DEADLINE must be > 0"),
         (settings.training_run_deadline >= 0, "ML_TRAINING_RUN_DEADLINE must be >= 0"),
+        (settings.max_export_bytes >= 1, "ML_MAX_EXPORT_BYTES must be >= 1"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

@@ -54,12 +54,12 @@ class TotaraSourceOptions:
     Attributes:
         url: Base URL of the Totara site; empty means ``ML_TOTARA_URL``.
         max_file_bytes: Largest file accepted; a larger answer is refused while
-            streaming.
+            streaming. 0: ``ML_MAX_EXPORT_BYTES``.
         max_retry_wait: Cap in seconds of the doubling wait between 202 retries.
     """
 
     url: str = ""
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_file_bytes: int = 0
     max_retry_wait: float = 600.0
 
 
@@ -74,6 +74,7 @@ class DownloadPolicy:
         retry_wait: Seconds before the first retry; doubles for each further one.
         max_retry_wait: Cap of the wait.
         max_file_bytes: Largest file accepted.
+        size_setting: What sets ``max_file_bytes``, named in the error.
     """
 
     timeout: float = 30.0
@@ -82,6 +83,7 @@ class DownloadPolicy:
     retry_wait: float = 60.0
     max_retry_wait: float = 600.0
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    size_setting: str = "ML_MAX_EXPORT_BYTES"
 
     def wait_before_retry(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
@@ -236,7 +238,7 @@ class TotaraSource:
     def _too_big(self, name: str, what: str) -> str:
         return (
             f"{name} from {self.describe()} {what}, more than the limit of "
-            f"{self.policy.max_file_bytes} bytes (totara option max_file_bytes)"
+            f"{self.policy.max_file_bytes} bytes ({self.policy.size_setting})"
         )
 
     def _status_message(self, name: str, status: int, location: str = "") -> str:
@@ -338,7 +340,10 @@ def _make(
         retries=max(0, settings.download_retries),
         retry_wait=max(0.0, settings.download_retry_wait),
         max_retry_wait=options.max_retry_wait,
-        max_file_bytes=options.max_file_bytes,
+        max_file_bytes=options.max_file_bytes or settings.max_export_bytes,
+        size_setting=(
+            "totara option max_file_bytes" if options.max_file_bytes else "ML_MAX_EXPORT_BYTES"
+        ),
     )
     return TotaraSource(
         url,

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlcore.dataset import Ids
 from mlcore.interfaces import ModelArtifact
 from mlcore.item_types import COMPONENT_INDEX, COMPONENTS, FAMILIES
-from mlcore.serving.artifact import SUCCESS, check_shared_arrays
+from mlcore.serving.artifact import SUCCESS, artifact_ids, check_shared_arrays
 from mlcore.serving.kind import ServingKind
 from mlcore.serving.kinds import serving_kind
 from mlcore.serving.ranking import top_n
@@ -82,7 +83,7 @@ class TenantModel:
         if not self.trained:
             return
         arrays = self.arrays
-        n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+        n_users, n_items = len(self.user_ids), len(self.item_ids)
         for key, count in (("n_users", n_users), ("n_items", n_items)):
             if self.manifest.get(key, count) != count:
                 raise ValueError(f"the manifest says {key} {self.manifest[key]}, the ids {count}")
@@ -107,12 +108,26 @@ class TenantModel:
         return str(self.manifest.get("algorithm", ""))
 
     @cached_property
+    def user_ids(self) -> Ids:
+        """The users' Totara ids, row order (format 2 or 1 artifacts)."""
+        return artifact_ids(self.arrays, "user")
+
+    @cached_property
+    def item_ids(self) -> Ids:
+        """The prefixed item ids, row order."""
+        return artifact_ids(self.arrays, "item")
+
+    @cached_property
     def _user_rows(self) -> dict[str, int]:
-        return {str(u): i for i, u in enumerate(self.arrays["user_ids"].tolist())}
+        return self.user_ids.positions()
+
+    @cached_property
+    def _item_names(self) -> list[str]:
+        return self.item_ids.tolist()
 
     @cached_property
     def _item_rows(self) -> dict[str, int]:
-        return {str(v): i for i, v in enumerate(self.arrays["item_ids"].tolist())}
+        return {name: row for row, name in enumerate(self._item_names)}
 
     def user_row(self, user_id: str) -> int | None:
         """Row of a Totara user id (compared as a string), or None."""
@@ -164,7 +179,7 @@ class TenantModel:
         window = self._type_slice(component)
         positives = self._positives(user)
         if seen == "downrank":
-            full = self.scores(user, slice(0, len(self.arrays["item_ids"])))
+            full = self.scores(user, slice(0, len(self._item_names)))
             if positives.size and positives.size < full.size:
                 others = np.delete(full, positives)
                 full[positives] -= np.float32(0.5) * (others.max() - others.min())
@@ -207,7 +222,7 @@ class TenantModel:
 
     def _ranked(self, values: np.ndarray, start: int, n: int) -> list[Recommendation]:
         chosen = top_n(values, n)
-        # One vectorised gather + tolist instead of per-item numpy scalar conversions.
-        ids = self.arrays["item_ids"][start + chosen].tolist()
+        names = self._item_names
+        rows = (start + chosen).tolist()
         scores = values[chosen].astype(np.float64).tolist()
-        return [Recommendation(str(i), s) for i, s in zip(ids, scores, strict=True)]
+        return [Recommendation(names[r], s) for r, s in zip(rows, scores, strict=True)]

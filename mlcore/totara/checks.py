@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlcore.dataset import MAX_ID_BYTES, Ids
 from mlcore.errors import quoted
 from mlcore.totara.csv_reader import Locator
 
@@ -34,6 +35,30 @@ def check_widths(body: Sequence[Sequence[str]], width: int, locator: Locator) ->
     found = len(body[index])
     raise locator.error(
         index + 1, min(found, width) + 1, f"expected {width} columns, found {found}"
+    )
+
+
+def check_ids(ids: Ids, column: int, name: str, locator: Locator) -> None:
+    """Raise at the first empty id or id longer than :data:`MAX_ID_BYTES` (record 1 on).
+
+    Args:
+        ids: One id per body row.
+        column: 1-based column for errors.
+        name: Column name for errors.
+        locator: Locates the offending row.
+    """
+    lengths = ids.byte_lengths()
+    bad = np.flatnonzero((lengths == 0) | (lengths > MAX_ID_BYTES))
+    if bad.size == 0:
+        return
+    row = int(bad[0])
+    if lengths[row] == 0:
+        raise locator.error(row + 1, column, f"{name} is empty")
+    raise locator.error(
+        row + 1,
+        column,
+        f"{name} {quoted(ids[row])} is {lengths[row]} bytes long, more than the limit of "
+        f"{MAX_ID_BYTES} bytes",
     )
 
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from mlcore.dataset import Ids
 from mlcore.errors import QUOTE_LIMIT, quoted, shortened
 from mlcore.item_types import COMPONENT_INDEX, COMPONENTS
-from mlcore.totara.checks import check_header, check_widths
+from mlcore.totara.checks import check_header, check_ids, check_widths
 from mlcore.totara.csv_reader import Locator
 from mlcore.totara.tables import LIST_COLUMNS, USER_DATA_HEADER, ItemsTable, UsersTable
 
@@ -27,7 +28,7 @@ def parse_user_rows(rows: Sequence[Sequence[str]], locator: Locator) -> UsersTab
     if not body:
         return UsersTable.empty()
     check_widths(body, len(USER_DATA_HEADER), locator)
-    _check_unique([row[0] for row in body], "user_id", locator)
+    user_ids = _unique_ids([row[0] for row in body], "user_id", locator)
     positions = {name: USER_DATA_HEADER.index(name) for name in LIST_COLUMNS}
     lists = {
         name: tuple(split_list(row[position]) for row in body)
@@ -40,7 +41,7 @@ def parse_user_rows(rows: Sequence[Sequence[str]], locator: Locator) -> UsersTab
         except ValueError as exc:
             raise locator.error(index, _COMPETENCIES_COLUMN, str(exc)) from None
     return UsersTable(
-        user_ids=np.array([row[0] for row in body], dtype=str),
+        user_ids=user_ids,
         lists=lists,
         competencies=tuple(competencies),
         cities=tuple(row[USER_DATA_HEADER.index("city")] for row in body),
@@ -90,7 +91,7 @@ def parse_item_rows(rows: Sequence[Sequence[str]], locator: Locator) -> ItemsTab
     if not body:
         return ItemsTable.empty(topic_names)
     check_widths(body, len(header), locator)
-    _check_unique([row[0] for row in body], "item_id", locator)
+    item_ids = _unique_ids([row[0] for row in body], "item_id", locator)
     types = np.empty(len(body), dtype=np.int8)
     topic_rows: list[int] = []
     topic_cols: list[int] = []
@@ -113,7 +114,7 @@ def parse_item_rows(rows: Sequence[Sequence[str]], locator: Locator) -> ItemsTab
         dtype=np.float32,
     )
     return ItemsTable(
-        item_ids=np.array([row[0] for row in body], dtype=str),
+        item_ids=item_ids,
         item_types=types,
         topic_names=topic_names,
         topics=topics,
@@ -169,12 +170,18 @@ def _check_item_header(header: Sequence[str], locator: Locator) -> tuple[str, ..
     return tuple(topics)
 
 
+def _unique_ids(values: Sequence[str], name: str, locator: Locator) -> Ids:
+    """The ids of column 1; raise at the first empty, too long or repeated one."""
+    ids = Ids.of(values)
+    check_ids(ids, 1, name, locator)
+    _check_unique(values, name, locator)
+    return ids
+
+
 def _check_unique(ids: Sequence[str], name: str, locator: Locator) -> None:
-    """Raise at the first empty or repeated id (record 1 onwards)."""
+    """Raise at the first repeated id (record 1 onwards)."""
     seen: dict[str, int] = {}
     for index, value in enumerate(ids, start=1):
-        if not value:
-            raise locator.error(index, 1, f"{name} is empty")
         if value in seen:
             first = locator.line_of(seen[value])
             raise locator.error(index, 1, f"{name} {quoted(value)} repeats (first on line {first})")

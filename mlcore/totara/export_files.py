@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlcore.dataset import Ids
 from mlcore.errors import QUOTE_LIMIT, ExportFormatError, quoted, shortened
-from mlcore.totara.checks import check_header, check_widths, naturals
+from mlcore.totara.checks import check_header, check_ids, check_widths, naturals
 from mlcore.totara.csv_reader import Locator, decode, read_rows, split_columns
 from mlcore.totara.entities import parse_item_rows, parse_user_rows
 from mlcore.totara.tables import INTERACTIONS_HEADER, InteractionsTable, ItemsTable, UsersTable
@@ -124,7 +125,8 @@ def parse_interactions(data: bytes, file: str) -> InteractionsTable:
     users and items are dropped later, when the dataset is built.
 
     Raises:
-        ExportFormatError: Wrong header, column count, empty id or bad number.
+        ExportFormatError: Wrong header, column count, empty id, id longer than
+            :data:`~mlcore.dataset.MAX_ID_BYTES` or bad number.
     """
     text = decode(data, file)
     locator = Locator(text, file)
@@ -132,13 +134,9 @@ def parse_interactions(data: bytes, file: str) -> InteractionsTable:
     if not columns or not columns[0]:
         return InteractionsTable.empty()
     user_col, item_col, rating_col, time_col = columns
-    user_ids = np.array(user_col, dtype=str)
-    item_ids = np.array(item_col, dtype=str)
-    for column, ids in ((1, user_ids), (2, item_ids)):
-        empty = np.flatnonzero(ids == "")
-        if empty.size:
-            name = INTERACTIONS_HEADER[column - 1]
-            raise locator.error(int(empty[0]) + 1, column, f"{name} is empty")
+    user_ids, item_ids = Ids.of(user_col), Ids.of(item_col)
+    check_ids(user_ids, 1, INTERACTIONS_HEADER[0], locator)
+    check_ids(item_ids, 2, INTERACTIONS_HEADER[1], locator)
     ratings = naturals(rating_col, 3, "rating", locator)
     timestamps = naturals(time_col, 4, "timestamp", locator)
     clipped = int(np.count_nonzero(ratings > 1))

@@ -165,9 +165,16 @@ def test_standalone_scheduler_stops_a_running_download_on_sigterm(
             scheduler.kill()
     text = _text(trainer_log)
     assert "stopping the running training" in text
-    assert "killed by signal 15 after" in text and "(shutdown)" in text
+    # The child turns SIGTERM into a cut-short run: an ``all`` row, exit status 3.
+    assert "the training run was stopped (SIGTERM)" in text
+    assert "training run cut short after" in text and "(shutdown)" in text
     assert text.rstrip().endswith("trainer stopped") and KEY not in text
     assert configured_plugins(settings).model_store().tenants() == []
+    [row] = read_rows(settings.train_log_path)
+    assert row[2:4] == [
+        "all",
+        "Training failed, the previous model keeps serving: the training run was stopped (SIGTERM)",
+    ]
 
 
 def _text(path: Path) -> str:
