@@ -38,7 +38,13 @@ from service.app import create_app
 from service.cli import main as cli_main
 from service.model_holder import ModelHolder
 from tests.support.app_support import KEY, signed_get, tiny_artifact
-from tests.support.serve_process import free_port, start_serve, stop_serve
+from tests.support.serve_process import (
+    free_port,
+    serve_environ,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 QUERIES = [
     f"totara_user_id={user}&item_type={kind}&tenant=0&n_items=5"
@@ -217,18 +223,11 @@ def test_workers_restarted_after_an_in_place_truncation_serve_the_kept_version(
     (FilesystemModelStore(tmp_path / "old")).publish("0", store.load("0", old))
     expected = _answers(FilesystemModelStore(tmp_path / "old"))
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
-    environ.update(
-        ML_MODELS_DIR=str(store.root),
-        ML_LOGS_DIR=str(tmp_path / "logs"),
-        ML_BIND=f"127.0.0.1:{port}",
-        ML_WORKERS="2",
-        ML_TOTARA_KEY=KEY,
-    )
+    environ = serve_environ(tmp_path, port, KEY)
     process = start_serve(tmp_path / "serve.log", environ, "--no-trainer")
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process, tmp_path / "serve.log")
+        wait_until_serving(base, process, tmp_path / "serve.log")
         path = _version_dir(store, current) / "user_factors.npy"
         os.truncate(_writable(path), 128)  # the header only: every row is gone
         answers = [_probe(base, QUERIES[i % len(QUERIES)]) for i in range(40)]
@@ -241,17 +240,6 @@ def test_workers_restarted_after_an_in_place_truncation_serve_the_kept_version(
     log = (tmp_path / "serve.log").read_text()
     assert "SIGBUS" in log  # the workers that had the file mapped died
     assert f"serving kept version {old}" in log
-
-
-def _wait_until_up(base: str, process: object, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise AssertionError(f"service did not start: {log.read_text()[-3000:]}")
 
 
 def _probe(base: str, query: str) -> dict[str, object] | None:

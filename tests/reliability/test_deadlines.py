@@ -24,7 +24,6 @@ import pytest
 
 from mlcore.config import load_settings
 from mlcore.configured import configured_plugins
-from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.errors import DataSourceError
 from mlcore.interfaces import DataSource
 from mlcore.training.train_log import read_rows
@@ -33,7 +32,13 @@ from plugins.filesystem_store.store import FilesystemModelStore
 from service.trainer_process import TrainerProcess
 from service.trainer_run import RUN_CUT_SHORT, settings_environment
 from tests.support.fake_totara import Behaviour, FakeTotara
-from tests.support.training_support import KEY, export_settings, health_block, train
+from tests.support.training_support import (
+    KEY,
+    export_settings,
+    health_block,
+    train,
+    write_small_export,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CUT = "Training failed, the previous model keeps serving: the training run was cut short"
@@ -41,11 +46,7 @@ CUT = "Training failed, the previous model keeps serving: the training run was c
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("export")
-    write_demo_export(
-        folder, DemoConfig(tenants=3, users=40, items=30, interactions=400, now=1_700_000_000)
-    )
-    return folder
+    return write_small_export(tmp_path_factory.mktemp("export"))
 
 
 @pytest.fixture

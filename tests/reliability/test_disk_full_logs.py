@@ -23,45 +23,26 @@ import pytest
 
 import mlcore.training.train_log
 from mlcore.config import Settings
-from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.training.train_log import read_rows
 from plugins.filesystem_store.store import FilesystemModelStore
 from service.trainer_process import TrainerProcess
 from service.trainer_run import LOG_NOT_WRITTEN, main, settings_environment
-from tests.support.training_support import export_settings, train
+from tests.support.tmpfs import tmpfs
+from tests.support.training_support import export_settings, train, write_small_export
 
 TENANTS = ("0", "1", "2")
 
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("export")
-    write_demo_export(
-        folder, DemoConfig(tenants=3, users=40, items=30, interactions=400, now=1_700_000_000)
-    )
-    return folder
+    return write_small_export(tmp_path_factory.mktemp("export"))
 
 
 @pytest.fixture
 def full_logs(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs filled to the last byte, or a skip when it cannot be mounted."""
-    mount_point = tmp_path / "logs"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(
-            "cannot mount a tmpfs here (needs root); test_log_write_failure_injected covers "
-            f"the same path: {done.stderr.strip()}"
-        )
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    """A 64 KiB tmpfs as the logs folder, or a skip when it cannot be mounted."""
+    with tmpfs(tmp_path / "logs", "64k", "test_log_write_failure_injected") as mounted:
+        yield mounted
 
 
 def _fill(folder: Path) -> None:

@@ -10,19 +10,22 @@ One real ``mlservice serve`` (1 worker, no trainer) on 127.0.0.1, raw sockets.
 from __future__ import annotations
 
 import json
-import os
 import runpy
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from plugins.filesystem_store.store import FilesystemModelStore
 from tests.support.app_support import KEY, tiny_artifact
-from tests.support.serve_process import free_port, start_serve, stop_serve
+from tests.support.serve_process import (
+    free_port,
+    serve_environ,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,25 +43,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("serve")
     FilesystemModelStore(folder / "models").publish("0", tiny_artifact())
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ML_", "FLASK_"))}
-    environ.update(
-        ML_MODELS_DIR=str(folder / "models"),
-        ML_LOGS_DIR=str(folder / "logs"),
-        ML_BIND=f"127.0.0.1:{port}",
-        ML_WORKERS="1",
-        ML_TOTARA_KEY=KEY,
-    )
+    environ = serve_environ(folder, port, KEY, ML_WORKERS="1")
     process = start_serve(folder / "serve.log", environ, "--no-trainer")
     address = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(address + "/", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                assert time.monotonic() < deadline, (folder / "serve.log").read_text()[-3000:]
-                time.sleep(0.2)
+        wait_until_serving(address, process, folder / "serve.log")
         yield address
     finally:
         stop_serve(process)

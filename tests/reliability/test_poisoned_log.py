@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.errors import QUOTE_LIMIT, ExportFormatError, quoted
 from mlcore.totara.export_files import (
     parse_interactions,
@@ -37,7 +36,7 @@ from mlcore.training.train_log import (
     last_training_summary,
     read_rows,
 )
-from tests.support.training_support import export_settings, health_block, train
+from tests.support.training_support import export_settings, health_block, train, write_small_export
 
 HUGE = 200 * 1024
 #: Longest message any parser may raise: file, line, column, words and one quoted value.
@@ -46,11 +45,7 @@ MESSAGE_BOUND = 300 + QUOTE_LIMIT
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("export")
-    write_demo_export(
-        folder, DemoConfig(tenants=3, users=40, items=30, interactions=400, now=1_700_000_000)
-    )
-    return folder
+    return write_small_export(tmp_path_factory.mktemp("export"))
 
 
 @given(st.integers(0, 3 * HUGE), st.text(max_size=30))

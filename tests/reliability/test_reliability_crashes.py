@@ -51,6 +51,7 @@ from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
 from tests.support.app_support import signed_get as signed_get_with_key
 from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
+from tests.support.tmpfs import tmpfs as mounted_tmpfs
 
 KEY = "crash-Key-0042"
 ROOT = Path(__file__).resolve().parents[2]
@@ -336,23 +337,8 @@ def _assert_disk_full_run_kept_everything(
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs, or a skip when this process may not mount one (not root)."""
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(
-            "cannot mount a tmpfs here (needs root); test_disk_full_injected covers the same "
-            f"path: {done.stderr.strip()}"
-        )
-    try:
+    with mounted_tmpfs(tmp_path / "tmpfs", "1m", "test_disk_full_injected") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_disk_full_on_a_real_tmpfs(export_folder: Path, tmp_path: Path, tmpfs: Path) -> None:

@@ -13,22 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.errors import ExportFormatError
 from mlcore.totara.export_files import MAX_TENANT_CHARS, parse_tenants, tenant_list
 from mlcore.training.train_log import FETCH_FAILED, read_rows
 from plugins.filesystem_store.store import FilesystemModelStore
 from tests.support.fake_totara import FakeTotara
-from tests.support.training_support import KEY, export_settings, health_block, train
+from tests.support.training_support import (
+    KEY,
+    export_settings,
+    health_block,
+    train,
+    write_small_export,
+)
 
 
 @pytest.fixture
 def export_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "export"
-    write_demo_export(
-        folder, DemoConfig(tenants=3, users=40, items=30, interactions=400, now=1_700_000_000)
-    )
-    return folder
+    return write_small_export(tmp_path / "export")
 
 
 BAD_LINES = {

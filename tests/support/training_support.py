@@ -9,12 +9,20 @@ import falcon.testing
 
 from mlcore.config import Settings, load_settings
 from mlcore.configured import configured_plugins
+from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.training.outcome import TenantOutcome
 from mlcore.training.trainer import Trainer
 from service.app import create_app
 from tests.support.app_support import signed_get
 
 KEY = "hardening-Key-1414"
+
+
+def write_small_export(folder: Path, tenants: int = 3) -> Path:
+    """A small demo export in ``folder``: tenants 0 and 1 train, the last is too small."""
+    config = DemoConfig(tenants=tenants, users=40, items=30, interactions=400, now=1_700_000_000)
+    write_demo_export(folder, config)
+    return folder
 
 
 def export_settings(folder: Path, tmp_path: Path, **extra: str) -> Settings:
