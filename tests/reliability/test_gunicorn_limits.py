@@ -4,7 +4,7 @@
 ``limit_request_field_size``. Requests over them, and malformed ones, are refused by
 gunicorn before the app runs; they used to get gunicorn's ``text/html`` page and now
 get the service's JSON error body with the same status (``service/gunicorn_errors.py``).
-One real ``mlservice serve`` (1 worker, no trainer) on 127.0.0.1, raw sockets.
+One real ``mlservice serve`` (2 workers, no trainer) on 127.0.0.1, raw sockets.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("serve")
     FilesystemModelStore(folder / "models").publish("0", tiny_artifact())
     port = free_port()
-    environ = serve_environ(folder, port, KEY, ML_WORKERS="1")
+    environ = serve_environ(folder, port, KEY)
     process = start_serve(folder / "serve.log", environ, "--no-trainer")
     address = f"http://127.0.0.1:{port}"
     try:
