@@ -27,7 +27,7 @@ from mlcore.training.train_log import read_rows
 from plugins.filesystem_store.store import FilesystemModelStore
 from service.trainer_process import TrainerProcess
 from service.trainer_run import LOG_NOT_WRITTEN, main, settings_environment
-from tests.support.tmpfs import tmpfs
+from tests.support.tmpfs import fill_up, tmpfs
 from tests.support.training_support import export_settings, train, write_small_export
 
 TENANTS = ("0", "1", "2")
@@ -43,16 +43,6 @@ def full_logs(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs as the logs folder, or a skip when it cannot be mounted."""
     with tmpfs(tmp_path / "logs", "64k", "test_log_write_failure_injected") as mounted:
         yield mounted
-
-
-def _fill(folder: Path) -> None:
-    with open(folder / "filler", "wb", buffering=0) as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 1024)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    assert os.statvfs(folder).f_bavail == 0
 
 
 def _versions(settings: Settings) -> dict[str, list[str]]:
@@ -79,7 +69,7 @@ def test_full_log_disk_on_a_real_tmpfs(
     assert settings.logs_dir == full_logs
     train(settings)
     before, log_before = _versions(settings), settings.train_log_path.read_bytes()
-    _fill(full_logs)
+    fill_up(full_logs)
     capfd.readouterr()
     status = main(environ={**os.environ, **settings_environment(settings)})
     _assert_published_and_reported(settings, before, log_before, status, capfd.readouterr().err)

@@ -51,6 +51,7 @@ from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
 from tests.support.app_support import signed_get as signed_get_with_key
 from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
+from tests.support.tmpfs import fill_up
 from tests.support.tmpfs import tmpfs as mounted_tmpfs
 
 KEY = "crash-Key-0042"
@@ -347,14 +348,7 @@ def test_disk_full_on_a_real_tmpfs(export_folder: Path, tmp_path: Path, tmpfs: P
     store = FilesystemModelStore(settings.models_dir)
     before_versions = {t: store.versions(t) for t in TENANTS}
     before = answers(settings, store)
-    filler = tmpfs / "filler"
-    with open(filler, "wb", buffering=0) as handle:  # fill the disk up completely
-        try:
-            while True:
-                handle.write(b"\0" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    assert os.statvfs(tmpfs).f_bavail == 0
+    filler = fill_up(tmpfs)  # the disk is full to the last byte
     _assert_disk_full_run_kept_everything(settings, before_versions, before)
     filler.unlink()
     assert not any(o.failed for o in run_once(settings))

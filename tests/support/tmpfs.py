@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,3 +37,16 @@ def tmpfs(mount_point: Path, size: str, instead: str) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill_up(folder: Path) -> Path:
+    """Fill the filesystem of ``folder`` to its last byte with one file; return that file."""
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 1024)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    assert os.statvfs(folder).f_bavail == 0
+    return filler
