@@ -151,11 +151,16 @@ def _one_request(port: int, path: str, key: str, timeout: float) -> tuple[str, b
     return "", body
 
 
-def slow_client_probe(port: int, key: str, path: str, slow: int) -> str:
+def slow_client_probe(port: int, key: str, path: str, slow: int, hold: float = 0.0) -> str:
     """Open ``slow`` connections that never finish their headers, then time one request.
 
+    With ``hold`` > 0, keep probing (Totara's 2 s timeout each) for up to ``hold``
+    seconds and report when a request was answered again: how long the slow
+    connections kept the workers (gunicorn kills a sync worker silent for ``timeout``).
+
     Returns:
-        ``"answered <status> in <s> s"`` or ``"failed after <s> s: <error>"``.
+        ``"answered <status> in <s> s"`` or ``"failed after <s> s: <error>"``, and with
+        ``hold`` the time until the first answer.
     """
     held = []
     try:
@@ -167,11 +172,17 @@ def slow_client_probe(port: int, key: str, path: str, slow: int) -> str:
         begun = time.perf_counter()
         failure, _ = _one_request(port, path, key, timeout=2.0)
         elapsed = time.perf_counter() - begun
-        return (
+        first = (
             f"failed after {elapsed:.2f} s: {failure}"
             if failure
             else f"answered 200 in {elapsed:.2f} s"
         )
+        while failure and hold and time.perf_counter() - begun < hold:
+            failure, _ = _one_request(port, path, key, timeout=2.0)
+        if hold:
+            waited = time.perf_counter() - begun
+            first += f"; {'no answer' if failure else 'answered again'} after {waited:.1f} s"
+        return first
     finally:
         for connection in held:
             connection.close()
@@ -301,6 +312,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="instead of the load: hold this many unfinished requests open, time one request",
     )
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=0.0,
+        help="with --slow-clients: keep probing this many seconds, report the first answer",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from mlcore.item_types import COMPONENTS
@@ -335,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         try:
             if args.slow_clients:
-                print(slow_client_probe(port, key, paths[0], args.slow_clients))
+                print(slow_client_probe(port, key, paths[0], args.slow_clients, args.hold))
                 return 0
             result = run_load(
                 port, key, paths, clients=args.clients, seconds=args.seconds, events=events

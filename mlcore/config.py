@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlcore.errors import ConfigError
+from mlcore.errors import QUOTE_LIMIT, ConfigError, quoted, shortened
 
 Algorithm = Literal["hybrid", "partial", "mf"]
 SeenItems = Literal["exclude", "downrank"]
@@ -77,6 +77,9 @@ class Settings:
     training_retry_minutes: float = 2.0
     tuning_report_dir: Path = Path("tuning-report")
     metrics_dir: Path | None = None
+    download_deadline: float = 600.0
+    training_run_deadline: float = 0.0
+    max_export_bytes: int = 2 * 1024**3
 
     @property
     def testing(self) -> bool:
@@ -96,6 +99,12 @@ class Settings:
         if self.data_source:
             return self.data_source
         return "totara" if self.totara_url else "export-folder"
+
+    @property
+    def run_deadline_seconds(self) -> float:
+        """Seconds a scheduled training run may take: ``ML_TRAINING_RUN_DEADLINE``, or
+        one retrain interval when that is 0."""
+        return self.training_run_deadline or self.retrain_freq_minutes * 60.0
 
     @property
     def train_log_path(self) -> Path:
@@ -258,6 +267,21 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         Path,
         "Prometheus multiprocess folder (default <ML_LOGS_DIR>/prometheus; emptied at start)",
     ),
+    "ML_DOWNLOAD_DEADLINE": (
+        "download_deadline",
+        float,
+        "Seconds one export download may take in total, connecting to last byte",
+    ),
+    "ML_TRAINING_RUN_DEADLINE": (
+        "training_run_deadline",
+        float,
+        "Seconds a scheduled training run may take (0: one retrain interval)",
+    ),
+    "ML_MAX_EXPORT_BYTES": (
+        "max_export_bytes",
+        int,
+        "Largest export file accepted, in bytes (gzip counted decoded)",
+    ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
 }
@@ -289,7 +313,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[field_name] = parse(text)
         except (ValueError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{name}={text!r} ({origin}) is invalid: {exc}") from None
+            problem = shortened(str(exc), QUOTE_LIMIT)
+            raise ConfigError(f"{name}={quoted(text)} ({origin}) is invalid: {problem}") from None
     settings = Settings(**values)
     return _validated(settings)
 
@@ -322,6 +347,9 @@ def _validated(settings: Settings) -> Settings:
         (settings.tuning_trials >= 0, "ML_TUNING_TRIALS must be >= 0"),
         (settings.training_budget >= 0, "ML_TRAINING_BUDGET must be >= 0"),
         (settings.training_retry_minutes > 0, "ML_TRAINING_RETRY_MINUTES must be > 0"),
+        (settings.download_deadline > 0, "ML_DOWNLOAD_DEADLINE must be > 0"),
+        (settings.training_run_deadline >= 0, "ML_TRAINING_RUN_DEADLINE must be >= 0"),
+        (settings.max_export_bytes >= 1, "ML_MAX_EXPORT_BYTES must be >= 1"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

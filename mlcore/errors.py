@@ -1,6 +1,37 @@
-"""Domain errors. HTTP mapping of these lives in ``service/`` only."""
+"""Domain errors, and the one cap on input quoted in error messages.
+
+HTTP mapping of these lives in ``service/`` only. Every message that quotes input (a
+cell of an export, an id, a setting's value) quotes it with :func:`quoted`, so no
+message grows with the input: a 200 KiB header cell must not travel into
+``train_summary.log`` and the health check.
+"""
 
 from __future__ import annotations
+
+#: Most characters of one quoted piece of input in an error message.
+QUOTE_LIMIT = 100
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for an error message, cut after ``limit`` characters.
+
+    A longer value keeps its start and says how long it was:
+    ``'TTTTTTTT…' (204800 characters)``.
+    """
+    if isinstance(value, str | bytes):
+        text = repr(value[: limit + 1])
+        if len(value) <= limit and len(text) <= limit:
+            return text
+        return f"{text[:limit]}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` itself, or its first ``limit`` characters and how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 class MLCoreError(Exception):

@@ -9,7 +9,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from mlcore.errors import ConfigError
+from mlcore.errors import ConfigError, quoted
 
 T = TypeVar("T")
 
@@ -74,16 +74,18 @@ def _convert(value: Any, target: Any, where: str) -> Any:
                 return _convert(value, option, where)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(f"{where}: {value!r} is not a {_type_name(target)}")
+        raise ConfigError(f"{where}: {quoted(value)} is not a {_type_name(target)}")
     if origin is Literal:
         choices = get_args(target)
         if value not in choices:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}")
+            raise ConfigError(
+                f"{where}: {quoted(value)} is not one of {', '.join(map(str, choices))}"
+            )
         return value
     if origin in (tuple, list):
         items = json.loads(value) if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {quoted(value)}")
         args = get_args(target)
         item_type = args[0] if args else Any
         converted = [_convert(v, item_type, where) for v in items]
@@ -102,20 +104,20 @@ def _convert(value: Any, target: Any, where: str) -> Any:
             "off",
         ):
             return value.lower() in ("1", "true", "yes", "on")
-        raise ConfigError(f"{where}: {value!r} is not a boolean (true/false)")
+        raise ConfigError(f"{where}: {quoted(value)} is not a boolean (true/false)")
     if target in (int, float):
         if isinstance(value, bool):
-            raise ConfigError(f"{where}: {value!r} is not a {target.__name__}")
+            raise ConfigError(f"{where}: {quoted(value)} is not a {target.__name__}")
         try:
             number = target(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where}: {value!r} is not a {target.__name__}") from None
+            raise ConfigError(f"{where}: {quoted(value)} is not a {target.__name__}") from None
         if target is int and isinstance(value, float) and not value.is_integer():
-            raise ConfigError(f"{where}: {value!r} is not an int")
+            raise ConfigError(f"{where}: {quoted(value)} is not an int")
         return number
     if target is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: {value!r} is not a string")
+            raise ConfigError(f"{where}: {quoted(value)} is not a string")
         return value
     return value
 

@@ -25,19 +25,32 @@ class ExportFolderOptions:
 
     Attributes:
         path: The folder; empty means ``ML_DATA_DIR``.
-        max_file_bytes: Largest file accepted.
+        max_file_bytes: Largest file accepted; 0 means ``ML_MAX_EXPORT_BYTES``.
     """
 
     path: str = ""
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_file_bytes: int = 0
 
 
 class ExportFolderSource:
-    """Reads export files from a folder."""
+    """Reads export files from a folder.
 
-    def __init__(self, folder: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+    Args:
+        folder: The export folder.
+        max_file_bytes: Largest file accepted.
+        size_setting: What sets ``max_file_bytes``, named in the error.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        size_setting: str = "ML_MAX_EXPORT_BYTES",
+    ) -> None:
         self.folder = folder
         self.max_file_bytes = max_file_bytes
+        self.size_setting = size_setting
 
     def read_file(self, name: str) -> bytes:
         if "/" in name or "\\" in name or name.startswith("."):
@@ -47,7 +60,8 @@ class ExportFolderSource:
             size = path.stat().st_size
             if size > self.max_file_bytes:
                 raise DataSourceError(
-                    f"{path} is {size} bytes, more than the limit of {self.max_file_bytes} bytes"
+                    f"{path} is {size} bytes, more than the limit of {self.max_file_bytes} "
+                    f"bytes ({self.size_setting})"
                 )
             return path.read_bytes()
         except FileNotFoundError:
@@ -65,7 +79,13 @@ def _make(*, options: ExportFolderOptions, settings: Settings) -> ExportFolderSo
         raise ConfigError(
             "The export-folder data source needs ML_DATA_DIR (a folder in Totara's export layout)"
         )
-    return ExportFolderSource(folder, max_file_bytes=options.max_file_bytes)
+    if options.max_file_bytes:
+        return ExportFolderSource(
+            folder,
+            max_file_bytes=options.max_file_bytes,
+            size_setting="export-folder option max_file_bytes",
+        )
+    return ExportFolderSource(folder, max_file_bytes=settings.max_export_bytes)
 
 
 @hookimpl

@@ -7,15 +7,24 @@ means "no multitenancy" (tenant ``0``); 202 means "export not ready" and is
 retried with a doubling, capped wait; anything else is a :class:`DataSourceError`
 whose message never contains the key or a token. TLS certificates are verified by
 default (``ML_TLS_VERIFY``, ``ML_CA_BUNDLE``). See ``docs/totara-source.md``.
+
+Time: ``ML_DOWNLOAD_TIMEOUT`` bounds connecting and each read, which a server sending
+one byte at a time never exceeds; ``ML_DOWNLOAD_DEADLINE`` bounds each request from
+connecting to its last byte. ``requests`` has no total deadline, so every request
+runs in a helper thread that is given up at the deadline (its socket shut down, so
+the thread ends too).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -45,12 +54,12 @@ class TotaraSourceOptions:
     Attributes:
         url: Base URL of the Totara site; empty means ``ML_TOTARA_URL``.
         max_file_bytes: Largest file accepted; a larger answer is refused while
-            streaming.
+            streaming. 0: ``ML_MAX_EXPORT_BYTES``.
         max_retry_wait: Cap in seconds of the doubling wait between 202 retries.
     """
 
     url: str = ""
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_file_bytes: int = 0
     max_retry_wait: float = 600.0
 
 
@@ -60,17 +69,21 @@ class DownloadPolicy:
 
     Attributes:
         timeout: Seconds for connecting and for each read.
+        deadline: Seconds for one request in total, connecting to last byte.
         retries: Retries after a 202 answer (so at most ``retries + 1`` requests).
         retry_wait: Seconds before the first retry; doubles for each further one.
         max_retry_wait: Cap of the wait.
         max_file_bytes: Largest file accepted.
+        size_setting: What sets ``max_file_bytes``, named in the error.
     """
 
     timeout: float = 30.0
+    deadline: float = 600.0
     retries: int = 3
     retry_wait: float = 60.0
     max_retry_wait: float = 600.0
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    size_setting: str = "ML_MAX_EXPORT_BYTES"
 
     def wait_before_retry(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
@@ -115,16 +128,13 @@ class TotaraSource:
         for attempt in range(self.policy.retries + 1):
             if attempt:
                 self.sleep(self.policy.wait_before_retry(attempt))
-            response = self._get(url, name)
-            with response:
-                status = response.status_code
-                if status == 200:
-                    return self._read_body(response, name)
-            if status == 204 and name == TENANTS_FILE:
+            answer = self._within_deadline(url, name)
+            if answer.status == 200:
+                return answer.body
+            if answer.status == 204 and name == TENANTS_FILE:
                 return NO_MULTITENANCY
-            if status != 202:
-                location = redact_url(response.headers.get("Location", ""))
-                raise DataSourceError(self._status_message(name, status, location))
+            if answer.status != 202:
+                raise DataSourceError(self._status_message(name, answer.status, answer.location))
             log.info("Totara answered 202 (export not ready) for %s, attempt %d", name, attempt + 1)
         raise DataSourceError(
             f"Totara still answers 202 (export not ready) for {name} after "
@@ -144,6 +154,29 @@ class TotaraSource:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise DataSourceError(f"refusing export file name {name!r}")
         return self.base_url + EXPORT_PATH + name
+
+    def _within_deadline(self, url: str, name: str) -> _Answer:
+        """One request in a helper thread, given up after ``policy.deadline`` seconds."""
+        transfer = _Transfer(lambda: self._request(url, name, transfer))
+        worker = threading.Thread(target=transfer.run, name=f"download {name}", daemon=True)
+        worker.start()
+        worker.join(self.policy.deadline)
+        if worker.is_alive():
+            transfer.abandon()
+            raise DataSourceError(
+                f"downloading {name} from {self.describe()} took longer than "
+                f"{self.policy.deadline:g} s (ML_DOWNLOAD_DEADLINE); it was abandoned"
+            )
+        return transfer.result()
+
+    def _request(self, url: str, name: str, transfer: _Transfer) -> _Answer:
+        response = self._get(url, name)
+        transfer.response = response
+        with response:
+            status = response.status_code
+            if status == 200:
+                return _Answer(status, self._read_body(response, name))
+            return _Answer(status, location=redact_url(response.headers.get("Location", "")))
 
     def _get(self, url: str, name: str) -> requests.Response:
         headers = signed_headers(self._key, self.clock)
@@ -205,7 +238,7 @@ class TotaraSource:
     def _too_big(self, name: str, what: str) -> str:
         return (
             f"{name} from {self.describe()} {what}, more than the limit of "
-            f"{self.policy.max_file_bytes} bytes (totara option max_file_bytes)"
+            f"{self.policy.max_file_bytes} bytes ({self.policy.size_setting})"
         )
 
     def _status_message(self, name: str, status: int, location: str = "") -> str:
@@ -239,6 +272,44 @@ class TotaraSource:
         return text
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """Status of one request; the body of a 200, the ``Location`` of a redirect."""
+
+    status: int
+    body: bytes = b""
+    location: str = ""
+
+
+@dataclass
+class _Transfer:
+    """One request running in a helper thread: its outcome, and its response to abandon."""
+
+    work: Callable[[], _Answer]
+    response: requests.Response | None = None
+    _outcome: list[_Answer | BaseException] = field(default_factory=list)
+
+    def run(self) -> None:
+        try:
+            self._outcome.append(self.work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self._outcome.append(exc)
+
+    def result(self) -> _Answer:
+        outcome = self._outcome[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def abandon(self) -> None:
+        """Shut the response's socket, so a read blocked in the helper thread ends now."""
+        connection = getattr(getattr(self.response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 def redact_url(url: str) -> str:
     """``url`` without user name, password, query or fragment (for messages)."""
     try:
@@ -265,10 +336,14 @@ def _make(
         raise ConfigError("The totara data source needs ML_TOTARA_KEY (Totara's ml_service_key)")
     policy = DownloadPolicy(
         timeout=settings.download_timeout,
+        deadline=settings.download_deadline,
         retries=max(0, settings.download_retries),
         retry_wait=max(0.0, settings.download_retry_wait),
         max_retry_wait=options.max_retry_wait,
-        max_file_bytes=options.max_file_bytes,
+        max_file_bytes=options.max_file_bytes or settings.max_export_bytes,
+        size_setting=(
+            "totara option max_file_bytes" if options.max_file_bytes else "ML_MAX_EXPORT_BYTES"
+        ),
     )
     return TotaraSource(
         url,

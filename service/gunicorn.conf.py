@@ -47,6 +47,13 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 10
 keepalive = 2
+# gunicorn's own request limits, stated explicitly (these are its defaults). A longer
+# request line is 414, more or longer header fields are 431, before the app runs;
+# post_worker_init makes those answers JSON (service/gunicorn_errors.py). Totara's
+# requests are about 200 bytes of request line and a handful of headers.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 preload_app = False
 accesslog = None
 errorlog = "-"
@@ -77,7 +84,10 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Build the app and load the models in the new worker, before it accepts requests."""
+    """Build the app and load the models in the new worker, before it accepts requests;
+    gunicorn's own error pages become JSON."""
+    from service.gunicorn_errors import install
     from service.wsgi import warm
 
+    install()
     warm()

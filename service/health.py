@@ -8,6 +8,7 @@ always added, also after a failed Totara step, plus per-tenant keys
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -25,6 +26,8 @@ from mlcore.totara.tls import tls_verify
 from mlcore.training.train_log import last_training_summary
 from service.model_summary import served_ndcg
 from service.training_status import WHOLE_RUN, LastTraining, last_trainings
+
+log = logging.getLogger(__name__)
 
 NO_HOSTNAME = "Unable to get Totara instance hostname"
 NO_DNS = "Unable to resolve the Totara instance hostname: {}"
@@ -148,7 +151,11 @@ class HealthCheck:
             return {"recommendation_model": "false", **training_fields(models, trainings)}
         log_path = self._settings.train_log_path
         fields = {"recommendation_model": "true", "logs_file_exists": _flag(log_path.exists())}
-        summary = last_training_summary(log_path)
+        try:
+            summary = last_training_summary(log_path)
+        except Exception:  # noqa: BLE001 - a broken log must not break monitoring
+            log.exception("cannot read %s for the health check", log_path)
+            summary = None
         if summary is not None:
             fields["last_recommendation_model_training"] = summary
         for tenant in sorted(models):
@@ -158,16 +165,23 @@ class HealthCheck:
 
 
 def tenant_fields(tenant: str, model: TenantModel) -> dict[str, str]:
-    """New per-tenant keys: version, training time, validation NDCG, backend, message."""
+    """New per-tenant keys: version, training time, validation NDCG, backend, message,
+    and ``model_fallback_<t>`` when a kept version stands in for a broken current one."""
     manifest = model.manifest
     trained_at = manifest.get("trained_at")
-    return {
+    fields = {
         f"model_version_{tenant}": model.version,
         f"model_trained_at_{tenant}": _iso(trained_at),
         f"model_validation_ndcg_{tenant}": _validation_ndcg(manifest),
         f"model_backend_{tenant}": str(manifest.get("backend", "")),
         f"model_message_{tenant}": model.message,
     }
+    if model.fallback is not None:
+        fields[f"model_fallback_{tenant}"] = (
+            f"current version {model.fallback.current} cannot be served: "
+            f"{model.fallback.reason}; serving kept version {model.version}"
+        )
+    return fields
 
 
 def training_fields(

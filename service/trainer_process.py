@@ -26,10 +26,12 @@ first run at once when the store has no model for any tenant, otherwise after
 one interval. One run at a time: a run still going when the next is due delays
 it until the run ends. A failed run that leaves a tenant without a model is
 retried after ``ML_TRAINING_RETRY_MINUTES``, doubling, never later than the
-schedule. With a :class:`~service.trainer_control.TrainerControl` the scheduler
-publishes its state and starts a run when ``POST /retrain`` asks for one. Runs
-log (never the key) to stderr and to ``<ML_LOGS_DIR>/trainer.log``; rows go to
-``train_summary.log``.
+schedule. A run has a deadline (``ML_TRAINING_RUN_DEADLINE``, default one interval):
+the child cuts itself short then; one still running ``grace_seconds`` later is
+terminated, then killed, and the scheduler writes its ``all`` row. With a
+:class:`~service.trainer_control.TrainerControl` the scheduler publishes its state and
+starts a run when ``POST /retrain`` asks for one. Runs log (never the key) to stderr
+and to ``<ML_LOGS_DIR>/trainer.log``; rows go to ``train_summary.log``.
 """
 
 from __future__ import annotations
@@ -52,7 +54,14 @@ from mlcore.errors import MLCoreError
 from service.logging_setup import configure_root, make_formatter
 from service.parent_watch import PARENT_VARIABLE, exit_with_parent
 from service.trainer_control import LastRun, TrainerControl, TrainerState
-from service.trainer_run import LOG_FORMAT, TRAINER_LOG, child_environment
+from service.trainer_run import (
+    LOG_FORMAT,
+    LOG_NOT_WRITTEN,
+    RUN_CUT_SHORT,
+    TRAINER_LOG,
+    append_run_row,
+    child_environment,
+)
 from service.training_status import tenant_left_without_model
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
@@ -213,6 +222,11 @@ class TrainerProcess:
                     run = self._record(*finished)
                     next_due = self._after(run, next_due)
                     self._publish(next_due, None, run)
+                elif active is not None and self._overdue(active[1]):
+                    run = self._stop_overdue(*active)
+                    active = None
+                    next_due = self._after(run, next_due)
+                    self._publish(next_due, None, run)
                 if active is None:
                     active, next_due = self._maybe_launch(next_due)
             except Exception:  # noqa: BLE001 - the schedule must survive anything
@@ -326,6 +340,22 @@ class TrainerProcess:
                 "their previous models keep serving",
                 run.seconds,
             )
+        elif code == RUN_CUT_SHORT:
+            log.log(
+                logging.INFO if self._stop.is_set() else logging.ERROR,
+                "training run cut short after %.1f s (%s); the tenants it had not finished "
+                "keep their previous models (see train_summary.log)",
+                run.seconds,
+                "shutdown"
+                if self._stop.is_set()
+                else f"deadline {self.settings.run_deadline_seconds:g} s, ML_TRAINING_RUN_DEADLINE",
+            )
+        elif code == LOG_NOT_WRITTEN:
+            log.error(
+                "training run finished in %.1f s and published its models, but could not "
+                "write train_summary.log (see its error above; is ML_LOGS_DIR's disk full?)",
+                run.seconds,
+            )
         else:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
             log.log(
@@ -334,6 +364,33 @@ class TrainerProcess:
                 how,
                 run.seconds,
                 " (shutdown)" if self._stop.is_set() else "; the next run happens on schedule",
+            )
+        return run
+
+    def _overdue(self, started: float) -> bool:
+        """Whether a run is past its deadline by more than the grace the child gets."""
+        deadline = self.settings.run_deadline_seconds
+        return self.clock() - started > deadline + self.grace_seconds
+
+    def _stop_overdue(
+        self, handle: RunHandle, started: float, tenant: str | None = None
+    ) -> FinishedRun:
+        """Terminate (then kill) a run past its deadline; write its row if it could not."""
+        deadline = self.settings.run_deadline_seconds
+        log.error(
+            "training run (pid %s) is past its deadline of %g s (ML_TRAINING_RUN_DEADLINE) "
+            "and did not stop; terminating it",
+            handle.pid,
+            deadline,
+        )
+        self._terminate(handle, started, tenant)
+        run = self.finished[-1]
+        if run.exit_code < 0:  # killed: the child wrote no rows
+            append_run_row(
+                self.settings,
+                "Training failed, the previous models keep serving: the training run was "
+                f"killed after {run.seconds:.1f} s, over its deadline of {deadline:g} s "
+                "(ML_TRAINING_RUN_DEADLINE)",
             )
         return run
 

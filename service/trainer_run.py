@@ -16,9 +16,13 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from mlcore.config import VARIABLES, Settings, load_settings
@@ -27,13 +31,17 @@ from mlcore.errors import MLCoreError
 from mlcore.serving.artifact import SUCCESS
 from mlcore.training.outcome import TenantOutcome
 from mlcore.training.train_log import LogRow, append_rows, run_timestamp
-from mlcore.training.trainer import Trainer
+from mlcore.training.trainer import FAILED, RunCutShort, Trainer
 from service.logging_setup import make_formatter
 from service.parent_watch import exit_with_parent
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_run")
 
+#: Exit status: the run was cut short (deadline or SIGTERM).
+RUN_CUT_SHORT = 3
+#: Exit status: the run published its models but could not write ``train_summary.log``.
+LOG_NOT_WRITTEN = 4
 LOG_FORMAT = "%(asctime)s %(levelname)s trainer[%(process)d] %(name)s: %(message)s"
 TRAINER_LOG = "trainer.log"
 
@@ -88,10 +96,37 @@ def log_handlers(settings: Settings) -> list[logging.Handler]:
     return handlers
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """One run as the child reports it.
+
+    Attributes:
+        outcomes: One per tenant (or one ``all`` when the tenant list failed).
+        log_failure: Why ``train_summary.log`` could not be written, else None.
+    """
+
+    outcomes: list[TenantOutcome]
+    log_failure: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The child's exit status (see the module docstring)."""
+        if self.log_failure is not None:
+            return LOG_NOT_WRITTEN
+        return 1 if any(o.failed for o in self.outcomes) else 0
+
+
 def run_once(
     settings: Settings, parts: ConfiguredPlugins | None = None, only: str | None = None
 ) -> list[TenantOutcome]:
     """Train every tenant (or ``only`` one) with the configured plugins; log a summary line."""
+    return run_training(settings, parts, only).outcomes
+
+
+def run_training(
+    settings: Settings, parts: ConfiguredPlugins | None = None, only: str | None = None
+) -> RunResult:
+    """:func:`run_once`, with what the exit status needs."""
     from service.metrics import recorders
     from service.metrics.instrumented_source import InstrumentedSource
 
@@ -112,7 +147,7 @@ def run_once(
         len(failed),
         f" ({', '.join(failed)}; their previous models keep serving)" if failed else "",
     )
-    return outcomes
+    return RunResult(outcomes, trainer.log_failure)
 
 
 def _outcome_label(outcome: TenantOutcome) -> str:
@@ -123,12 +158,54 @@ def _outcome_label(outcome: TenantOutcome) -> str:
 
 def _log_not_started(settings: Settings, error: MLCoreError) -> None:
     """One ``all`` row in ``train_summary.log``, so the health check shows why."""
+    append_run_row(settings, f"Training could not start: {error}")
+
+
+def append_run_row(settings: Settings, message: str) -> None:
+    """One ``all`` row about a whole run; a log that cannot be written is logged."""
     algorithm = settings.algorithm if settings.recommender == "lightfm" else settings.recommender
-    row = LogRow(run_timestamp(), algorithm, "all", f"Training could not start: {error}")
     try:
-        append_rows(settings.train_log_path, [row])
+        append_rows(settings.train_log_path, [LogRow(run_timestamp(), algorithm, "all", message)])
     except OSError as exc:
         log.error("cannot write %s: %s", settings.train_log_path, exc)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`RunCutShort` in this (main) thread after ``seconds``, or on SIGTERM.
+
+    Python runs signal handlers between bytecodes, so a run stuck in native code is
+    interrupted when it returns; the scheduler kills a run that overruns anyway.
+    """
+
+    def cut(reason: str) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # only once
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise RunCutShort(reason)
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        cut(f"the training run was cut short after {seconds:g} s (ML_TRAINING_RUN_DEADLINE)")
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        cut("the training run was stopped (SIGTERM)")
+
+    previous = {
+        s: signal.signal(s, h) for s, h in ((signal.SIGALRM, on_alarm), (signal.SIGTERM, on_term))
+    }
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _log_cut_short(settings: Settings, cut: RunCutShort) -> None:
+    """Log the cut; an ``all`` row when it came before any tenant (e.g. tenants.csv)."""
+    log.error("%s; previous models keep serving", cut)
+    if not cut.outcomes:
+        append_run_row(settings, f"{FAILED}{cut}")
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -148,19 +225,31 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     for handler in handlers:
         root.addHandler(handler)
     try:
-        outcomes = run_once(settings, only=args.tenant)
+        with deadline(settings.run_deadline_seconds):
+            result = run_training(settings, only=args.tenant)
     except MLCoreError as exc:
         log.error("training run not started: %s", exc)
         _log_not_started(settings, exc)
         return 2
+    except RunCutShort as cut:
+        _log_cut_short(settings, cut)
+        return RUN_CUT_SHORT
     except KeyboardInterrupt:
         log.warning("training run interrupted; previous models keep serving")
         return 130
     finally:
-        for handler in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    return 1 if any(o.failed for o in outcomes) else 0
+        _close(root, handlers)
+    return result.exit_code
+
+
+def _close(root: logging.Logger, handlers: list[logging.Handler]) -> None:
+    """Detach and close the run's handlers; a full disk must not fail the run here."""
+    for handler in handlers:
+        root.removeHandler(handler)
+        try:
+            handler.close()  # flushes: ENOSPC on a full disk
+        except OSError as exc:
+            print(f"trainer: cannot close {handler}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from mlcore.dataset import Dataset
+from mlcore.dataset import Dataset, Ids
 from mlcore.item_types import COMPONENT_INDEX, COMPONENTS
 from mlcore.totara.tables import USER_DATA_HEADER
 
@@ -97,8 +97,8 @@ def load(path: Path | None = None, *, positives_only: bool = False) -> Dataset:
     )
     return Dataset(
         tenant="0",
-        user_ids=np.array(user_ids),
-        item_ids=np.array([f"{ITEM_TYPE}{m}" for m in movie_ids]),
+        user_ids=Ids.of(user_ids),
+        item_ids=Ids.of(f"{ITEM_TYPE}{m}" for m in movie_ids),
         item_types=np.full(len(movie_ids), COMPONENT_INDEX[ITEM_TYPE], dtype=np.int8),
         user_index=users,
         item_index=items,

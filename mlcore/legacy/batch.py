@@ -27,7 +27,7 @@ from typing import Any
 from mlcore.config import Algorithm, Settings, settings_with
 from mlcore.configured import ConfiguredPlugins
 from mlcore.dataset import Dataset
-from mlcore.errors import MLCoreError
+from mlcore.errors import MLCoreError, quoted
 from mlcore.interfaces import DataSource, ModelArtifact
 from mlcore.legacy.outputs import OutputOptions, TenantFiles, write_atomic, write_tenant_files
 from mlcore.totara.dataset_builder import load_tenant_dataset
@@ -110,7 +110,7 @@ class LegacyBatch:
         tenants = parse_tenants(self.source.read_file("tenants.csv")) or ["0"]
         for tenant in tenants:
             if not _SAFE_TENANT.fullmatch(tenant):
-                raise LegacyBatchError(f"tenants.csv lists an invalid tenant id {tenant!r}")
+                raise LegacyBatchError(f"tenants.csv lists an invalid tenant id {quoted(tenant)}")
         return tenants
 
     def _tenant(self, folder: Path, tenant: str, options: OutputOptions) -> TenantFiles:

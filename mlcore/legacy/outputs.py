@@ -30,7 +30,7 @@ from mlcore.legacy.rankings import (
     similar_block,
     user_item_block,
 )
-from mlcore.serving.artifact import SUCCESS
+from mlcore.serving.artifact import SUCCESS, artifact_ids
 from mlcore.serving.kind import ServingKind
 from mlcore.serving.kinds import serving_kind
 
@@ -117,7 +117,7 @@ def write_tenant_files(
         write_atomic(i2u_path, [I2U_HEADER])
         return TenantFiles(tenant, message, 0, 0)
     arrays = artifact.arrays
-    item_ids = field_matrix(arrays["item_ids"].tolist())
+    item_ids = field_matrix(artifact_ids(arrays, "item").tolist())
     i2i_count: list[int] = []
     write_atomic(
         i2i_path,
@@ -125,7 +125,7 @@ def write_tenant_files(
     )
     i2u_count: list[int] = []
     user_blocks = _i2u_blocks(
-        artifact, field_matrix(arrays["user_ids"].tolist()), item_ids, options
+        artifact, field_matrix(artifact_ids(arrays, "user").tolist()), item_ids, options
     )
     write_atomic(i2u_path, _with_header(I2U_HEADER, user_blocks, i2u_count))
     return TenantFiles(tenant, message, sum(i2i_count), sum(i2u_count))

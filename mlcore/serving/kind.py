@@ -19,6 +19,21 @@ import numpy as np
 BASE_ROWS = {"user_factors": "users", "user_bias": "users", "item_factors": "items", "item_bias": "items"}
 
 
+#: Elements checked at a time by :func:`all_finite` (bounds its temporary array).
+_FINITE_BLOCK = 1 << 20
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether no element is NaN or infinite, in blocks (a 1 GB memory map needs no 1 GB mask)."""
+    flat = np.asarray(array).reshape(-1)
+    if flat.dtype.kind not in "fc":
+        return True
+    return all(
+        bool(np.isfinite(flat[start : start + _FINITE_BLOCK]).all())
+        for start in range(0, flat.shape[0], _FINITE_BLOCK)
+    )
+
+
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """(I, d) float32 ``vectors`` scaled to unit length; zero rows stay zero."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -62,7 +77,7 @@ class ServingKind(ABC):
         if arrays["user_factors"].shape[1] != arrays["item_factors"].shape[1]:
             raise ValueError("user_factors and item_factors have different widths")
         for name in BASE_ROWS:
-            if not np.isfinite(arrays[name]).all():
+            if not all_finite(arrays[name]):
                 raise ValueError(f"serving array {name} contains NaN or infinite values")
 
     @classmethod

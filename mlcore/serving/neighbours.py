@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from mlcore.serving.kind import ServingKind
+from mlcore.serving.kind import ServingKind, all_finite
 
 KIND = "neighbours"
 
@@ -69,7 +69,7 @@ class NeighboursKind(ServingKind):
                 raise ValueError(f"serving array {names[0]} is not a valid CSR row pointer")
             if indices.size and (indices.min() < 0 or indices.max() >= n_items):
                 raise ValueError(f"serving array {names[1]} has item indices out of range")
-            if not np.isfinite(data).all():
+            if not all_finite(data):
                 raise ValueError(f"serving array {names[2]} contains NaN or infinite values")
 
     @property

@@ -7,6 +7,7 @@ selection: no model library is imported, so web workers stay small and safe to f
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,14 +15,28 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlcore.dataset import Ids
 from mlcore.interfaces import ModelArtifact
 from mlcore.item_types import COMPONENT_INDEX, COMPONENTS, FAMILIES
-from mlcore.serving.artifact import SUCCESS
+from mlcore.serving.artifact import SUCCESS, artifact_ids, check_shared_arrays
 from mlcore.serving.kind import ServingKind
 from mlcore.serving.kinds import serving_kind
 from mlcore.serving.ranking import top_n
 
 SeenPolicy = Literal["exclude", "downrank"]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Why a worker serves a kept version instead of the tenant's current one.
+
+    Attributes:
+        current: The current version that could not be served.
+        reason: Why (the load or check error).
+    """
+
+    current: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -38,12 +53,42 @@ class TenantModel:
     Args:
         artifact: From a model store; arrays may be read-only memory maps.
         version: The store's version id, reported by ``/health-check``.
+        fallback: Set when this kept version stands in for a broken current one.
     """
 
-    def __init__(self, artifact: ModelArtifact, version: str = "") -> None:
+    def __init__(
+        self, artifact: ModelArtifact, version: str = "", fallback: Fallback | None = None
+    ) -> None:
         self.manifest: Mapping[str, Any] = artifact.manifest
         self.arrays: Mapping[str, np.ndarray] = artifact.arrays
         self.version = version
+        self.fallback = fallback
+
+    def with_fallback(self, fallback: Fallback) -> TenantModel:
+        """This model (sharing its arrays and lookups) standing in for a broken version."""
+        stand_in = copy.copy(self)
+        stand_in.fallback = fallback
+        return stand_in
+
+    def check(self) -> None:
+        """Refuse a trained model whose arrays disagree with each other or are not finite.
+
+        The serving kind's own check (factor rows and widths, NaN or infinite scores)
+        plus the arrays every kind shares: ids, type offsets, positives, popularity
+        and unit item vectors. Reads every array once.
+
+        Raises:
+            ValueError: Naming the array and what is wrong.
+        """
+        if not self.trained:
+            return
+        arrays = self.arrays
+        n_users, n_items = len(self.user_ids), len(self.item_ids)
+        for key, count in (("n_users", n_users), ("n_items", n_items)):
+            if self.manifest.get(key, count) != count:
+                raise ValueError(f"the manifest says {key} {self.manifest[key]}, the ids {count}")
+        serving_kind(str(self.manifest.get("kind", "factors"))).check(arrays, n_users, n_items)
+        check_shared_arrays(arrays, n_users, n_items)
 
     @property
     def tenant(self) -> str:
@@ -63,12 +108,26 @@ class TenantModel:
         return str(self.manifest.get("algorithm", ""))
 
     @cached_property
+    def user_ids(self) -> Ids:
+        """The users' Totara ids, row order (format 2 or 1 artifacts)."""
+        return artifact_ids(self.arrays, "user")
+
+    @cached_property
+    def item_ids(self) -> Ids:
+        """The prefixed item ids, row order."""
+        return artifact_ids(self.arrays, "item")
+
+    @cached_property
     def _user_rows(self) -> dict[str, int]:
-        return {str(u): i for i, u in enumerate(self.arrays["user_ids"].tolist())}
+        return self.user_ids.positions()
+
+    @cached_property
+    def _item_names(self) -> list[str]:
+        return self.item_ids.tolist()
 
     @cached_property
     def _item_rows(self) -> dict[str, int]:
-        return {str(v): i for i, v in enumerate(self.arrays["item_ids"].tolist())}
+        return {name: row for row, name in enumerate(self._item_names)}
 
     def user_row(self, user_id: str) -> int | None:
         """Row of a Totara user id (compared as a string), or None."""
@@ -120,7 +179,7 @@ class TenantModel:
         window = self._type_slice(component)
         positives = self._positives(user)
         if seen == "downrank":
-            full = self.scores(user, slice(0, len(self.arrays["item_ids"])))
+            full = self.scores(user, slice(0, len(self._item_names)))
             if positives.size and positives.size < full.size:
                 others = np.delete(full, positives)
                 full[positives] -= np.float32(0.5) * (others.max() - others.min())
@@ -163,7 +222,7 @@ class TenantModel:
 
     def _ranked(self, values: np.ndarray, start: int, n: int) -> list[Recommendation]:
         chosen = top_n(values, n)
-        # One vectorised gather + tolist instead of per-item numpy scalar conversions.
-        ids = self.arrays["item_ids"][start + chosen].tolist()
+        names = self._item_names
+        rows = (start + chosen).tolist()
         scores = values[chosen].astype(np.float64).tolist()
-        return [Recommendation(str(i), s) for i, s in zip(ids, scores, strict=True)]
+        return [Recommendation(names[r], s) for r, s in zip(rows, scores, strict=True)]

@@ -27,14 +27,22 @@ def fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
-def replace_file(path: Path, content: bytes) -> None:
-    """Atomically replace ``path`` with ``content``: temporary file, fsync, rename, fsync dir."""
+def replace_file(path: Path, content: bytes, mode: int | None = None) -> None:
+    """Atomically replace ``path`` with ``content``: temporary file, fsync, rename, fsync dir.
+
+    Args:
+        path: The file to replace.
+        content: Its new bytes.
+        mode: Permission bits of the new file (e.g. read-only); default: the umask's.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex}")
     try:
         with open(temporary, "xb") as handle:
             handle.write(content)
             handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:

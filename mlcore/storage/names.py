@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from mlcore.errors import ModelStoreError
+from mlcore.errors import ModelStoreError, quoted
 
 _TENANT = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _ARRAY_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
@@ -34,7 +34,7 @@ def check_tenant(tenant: str) -> str:
     """
     if not is_tenant(tenant):
         raise ModelStoreError(
-            f"tenant id {tenant!r} is not allowed: use 1-100 characters of A-Z, a-z, 0-9, _ or -"
+            f"tenant id {quoted(tenant)} is not allowed: use 1-100 characters of A-Z, a-z, 0-9, _ or -"
         )
     return tenant
 

@@ -5,6 +5,12 @@ table: ``{"item_factors": {"file": "item_factors.npy", "dtype": "<f4", "shape": 
 "sha256": "..."}, ...}``. Arrays are written with ``np.save(allow_pickle=False)`` and
 loaded as read-only memory maps with ``allow_pickle=False``; the manifest is plain JSON
 (``allow_nan=False``). Nothing here can execute code when loading.
+
+Published files are never changed: they are written once, fsynced and made read-only.
+A file changed in place (truncated, extended, rewritten) while a worker has it
+memory-mapped can crash that worker (SIGBUS) or feed it other numbers, so every file's
+size is checked against its ``.npy`` header before it is mapped, and a version with a
+wrong file is refused (the worker then serves the newest kept version that loads).
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.errors import ModelStoreError
+from mlcore.errors import ModelStoreError, quoted
 from mlcore.interfaces import ModelArtifact
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
+#: Mode of every published file: never changed once written.
+READ_ONLY = 0o444
 
 
 @dataclass(frozen=True)
@@ -48,12 +56,13 @@ class _HashingWriter:
 
 
 def write_array(path: Path, array: np.ndarray) -> WrittenArray:
-    """``np.save`` an array (no pickle) to a new file, fsync it, return its description."""
+    """``np.save`` an array (no pickle) to a new read-only file, fsync it, describe it."""
     contiguous = np.ascontiguousarray(array)
     with open(path, "xb") as handle:
         writer = _HashingWriter(handle)
         np.save(writer, contiguous, allow_pickle=False)  # type: ignore[arg-type]
         handle.flush()
+        os.fchmod(handle.fileno(), READ_ONLY)
         os.fsync(handle.fileno())
     return WrittenArray(contiguous.dtype.str, tuple(contiguous.shape), writer.digest.hexdigest())
 
@@ -129,7 +138,7 @@ def entry_file(entry: Any, where: str) -> str:
         ModelStoreError: The entry is malformed or its file name has a path in it.
     """
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-        raise ModelStoreError(f"{where}: bad manifest entry {entry!r}")
+        raise ModelStoreError(f"{where}: bad manifest entry {quoted(entry)}")
     name = entry["file"]
     if Path(name).name != name or name in ("", ".", ".."):
         raise ModelStoreError(f"{where}: file name {name!r} leaves the version folder")
@@ -147,6 +156,7 @@ def check_array_file(folder: Path, name: str, entry: Any, *, verify: bool = Fals
     path = folder / entry_file(entry, where)
     if verify and file_sha256(path, where) != entry.get("sha256"):
         raise ModelStoreError(f"{where}: {path.name} is corrupt (sha256 differs)")
+    _check_size(path, where)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
@@ -159,6 +169,35 @@ def check_array_file(folder: Path, name: str, entry: Any, *, verify: bool = Fals
             f"the manifest says {entry.get('dtype')} {entry.get('shape')}"
         )
     return array
+
+
+def _check_size(path: Path, where: str) -> None:
+    """Refuse a file whose size differs from what its ``.npy`` header describes.
+
+    Reads the header only, before anything is memory-mapped.
+    """
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            shape, _fortran, dtype = _read_header(handle, version)
+            expected = handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise ModelStoreError(f"{where}: {path.name} is missing") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ModelStoreError(f"{where}: {path.name} is unreadable: {exc}") from None
+    if size != expected:
+        raise ModelStoreError(
+            f"{where}: {path.name} is {size} bytes, its header describes {expected}: it was "
+            "changed after publishing (published files are never changed; publish a new "
+            "version or roll back)"
+        )
+
+
+def _read_header(handle: Any, version: tuple[int, int]) -> tuple[Any, bool, np.dtype]:
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)  # type: ignore[no-any-return]
+    return np.lib.format.read_array_header_2_0(handle)  # type: ignore[no-any-return]
 
 
 def load_version_folder(folder: Path, *, verify: bool = False) -> ModelArtifact:

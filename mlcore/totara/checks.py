@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlcore.dataset import MAX_ID_BYTES, Ids
+from mlcore.errors import quoted
 from mlcore.totara.csv_reader import Locator
 
 _NATURAL = re.compile(r"\d{1,18}")
@@ -16,13 +18,13 @@ def check_header(header: Sequence[str], expected: Sequence[str], locator: Locato
     """Raise unless ``header`` names exactly ``expected``, in order."""
     for column, (found, wanted) in enumerate(zip(header, expected, strict=False), start=1):
         if found != wanted:
-            raise locator.error(0, column, f"header column is {found!r}, expected {wanted!r}")
+            raise locator.error(0, column, f"header column is {quoted(found)}, expected {wanted!r}")
     if len(header) < len(expected):
         missing = ", ".join(expected[len(header) :])
         raise locator.error(0, len(header) + 1, f"header is missing column(s) {missing}")
     if len(header) > len(expected):
         extra = header[len(expected)]
-        raise locator.error(0, len(expected) + 1, f"unexpected extra header column {extra!r}")
+        raise locator.error(0, len(expected) + 1, f"unexpected extra header column {quoted(extra)}")
 
 
 def check_widths(body: Sequence[Sequence[str]], width: int, locator: Locator) -> None:
@@ -33,6 +35,30 @@ def check_widths(body: Sequence[Sequence[str]], width: int, locator: Locator) ->
     found = len(body[index])
     raise locator.error(
         index + 1, min(found, width) + 1, f"expected {width} columns, found {found}"
+    )
+
+
+def check_ids(ids: Ids, column: int, name: str, locator: Locator) -> None:
+    """Raise at the first empty id or id longer than :data:`MAX_ID_BYTES` (record 1 on).
+
+    Args:
+        ids: One id per body row.
+        column: 1-based column for errors.
+        name: Column name for errors.
+        locator: Locates the offending row.
+    """
+    lengths = ids.byte_lengths()
+    bad = np.flatnonzero((lengths == 0) | (lengths > MAX_ID_BYTES))
+    if bad.size == 0:
+        return
+    row = int(bad[0])
+    if lengths[row] == 0:
+        raise locator.error(row + 1, column, f"{name} is empty")
+    raise locator.error(
+        row + 1,
+        column,
+        f"{name} {quoted(ids[row])} is {lengths[row]} bytes long, more than the limit of "
+        f"{MAX_ID_BYTES} bytes",
     )
 
 
@@ -50,7 +76,7 @@ def naturals(values: Sequence[str], column: int, name: str, locator: Locator) ->
         for index, value in enumerate(values):
             if _NATURAL.fullmatch(value) is None:
                 kind = "is negative" if re.fullmatch(r"-\d+", value) else "is not an integer"
-                raise locator.error(index + 1, column, f"{name} {value!r} {kind}")
+                raise locator.error(index + 1, column, f"{name} {quoted(value)} {kind}")
     if not values:
         return np.zeros(0, dtype=np.int64)
     return np.fromstring(joined, dtype=np.int64, sep="\n")

@@ -19,8 +19,6 @@ key                         meaning
 
 from __future__ import annotations
 
-from itertools import repeat
-
 import numpy as np
 
 from mlcore.dataset import Dataset
@@ -57,11 +55,11 @@ def build_dataset(
     :data:`~mlcore.item_types.COMPONENTS` order, stable within a component.
     """
     order = np.argsort(items.item_types, kind="stable")
-    item_ids = items.item_ids[order]
+    item_ids = items.item_ids.take(order)
     item_matrix, item_names = item_features(items)
     user_matrix, user_names = user_features(users)
-    user_index = lookup(users.user_ids, interactions.user_ids)
-    item_index = lookup(item_ids, interactions.item_ids)
+    user_index = users.user_ids.lookup(interactions.user_ids)
+    item_index = item_ids.lookup(interactions.item_ids)
     known_user = user_index >= 0
     keep = known_user & (item_index >= 0)
     kept = latest_per_pair(
@@ -92,13 +90,6 @@ def build_dataset(
         item_documents=tuple(items.documents[i] for i in order),
         stats=stats,
     )
-
-
-def lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """(N,) int64 position of each query in ``keys`` (unique strings), -1 when absent."""
-    position = {key: index for index, key in enumerate(keys.tolist())}
-    found = map(position.get, queries.tolist(), repeat(-1))
-    return np.fromiter(found, dtype=np.int64, count=queries.shape[0])
 
 
 def latest_per_pair(

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from mlcore.dataset import Ids
+from mlcore.errors import QUOTE_LIMIT, quoted, shortened
 from mlcore.item_types import COMPONENT_INDEX, COMPONENTS
-from mlcore.totara.checks import check_header, check_widths
+from mlcore.totara.checks import check_header, check_ids, check_widths
 from mlcore.totara.csv_reader import Locator
 from mlcore.totara.tables import LIST_COLUMNS, USER_DATA_HEADER, ItemsTable, UsersTable
 
@@ -26,7 +28,7 @@ def parse_user_rows(rows: Sequence[Sequence[str]], locator: Locator) -> UsersTab
     if not body:
         return UsersTable.empty()
     check_widths(body, len(USER_DATA_HEADER), locator)
-    _check_unique([row[0] for row in body], "user_id", locator)
+    user_ids = _unique_ids([row[0] for row in body], "user_id", locator)
     positions = {name: USER_DATA_HEADER.index(name) for name in LIST_COLUMNS}
     lists = {
         name: tuple(split_list(row[position]) for row in body)
@@ -39,7 +41,7 @@ def parse_user_rows(rows: Sequence[Sequence[str]], locator: Locator) -> UsersTab
         except ValueError as exc:
             raise locator.error(index, _COMPETENCIES_COLUMN, str(exc)) from None
     return UsersTable(
-        user_ids=np.array([row[0] for row in body], dtype=str),
+        user_ids=user_ids,
         lists=lists,
         competencies=tuple(competencies),
         cities=tuple(row[USER_DATA_HEADER.index("city")] for row in body),
@@ -69,10 +71,12 @@ def parse_competencies(cell: str) -> tuple[tuple[str, int], ...]:
     for pair in split_list(cell):
         competency, colon, level = (part.strip() for part in pair.partition(":"))
         if not colon or not competency:
-            raise ValueError(f"competencies_scale entry {pair!r} is not <competency id>:<level>")
+            raise ValueError(
+                f"competencies_scale entry {quoted(pair)} is not <competency id>:<level>"
+            )
         if _LEVEL.fullmatch(level) is None:
             raise ValueError(
-                f"competencies_scale level {level!r} of {competency!r} is not an integer"
+                f"competencies_scale level {quoted(level)} of {quoted(competency)} is not an integer"
             )
         value = int(level) if level else 0
         levels[competency] = max(value, levels.get(competency, value))
@@ -87,7 +91,7 @@ def parse_item_rows(rows: Sequence[Sequence[str]], locator: Locator) -> ItemsTab
     if not body:
         return ItemsTable.empty(topic_names)
     check_widths(body, len(header), locator)
-    _check_unique([row[0] for row in body], "item_id", locator)
+    item_ids = _unique_ids([row[0] for row in body], "item_id", locator)
     types = np.empty(len(body), dtype=np.int8)
     topic_rows: list[int] = []
     topic_cols: list[int] = []
@@ -99,14 +103,18 @@ def parse_item_rows(rows: Sequence[Sequence[str]], locator: Locator) -> ItemsTab
                 topic_cols.append(offset)
             elif cell != "0":
                 column = _FIRST_TOPIC_COLUMN + offset + 1
-                raise locator.error(index, column, f"{header[column - 1]} is {cell!r}, not 0 or 1")
+                raise locator.error(
+                    index,
+                    column,
+                    f"{shortened(header[column - 1], QUOTE_LIMIT)} is {quoted(cell)}, not 0 or 1",
+                )
     topics = sp.csr_matrix(
         (np.ones(len(topic_rows), dtype=np.float32), (topic_rows, topic_cols)),
         shape=(len(body), len(topic_names)),
         dtype=np.float32,
     )
     return ItemsTable(
-        item_ids=np.array([row[0] for row in body], dtype=str),
+        item_ids=item_ids,
         item_types=types,
         topic_names=topic_names,
         topics=topics,
@@ -119,7 +127,7 @@ def _item_type(row: Sequence[str], index: int, locator: Locator) -> int:
     flags = row[1:_FIRST_TOPIC_COLUMN]
     for offset, flag in enumerate(flags):
         if flag not in ("0", "1"):
-            problem = f"{COMPONENTS[offset]} is {flag!r}, not 0 or 1"
+            problem = f"{COMPONENTS[offset]} is {quoted(flag)}, not 0 or 1"
             raise locator.error(index, offset + 2, problem)
     ones = [offset for offset, flag in enumerate(flags) if flag == "1"]
     if len(ones) != 1:
@@ -129,9 +137,11 @@ def _item_type(row: Sequence[str], index: int, locator: Locator) -> int:
     component = COMPONENTS[ones[0]]
     match = _ITEM_ID.fullmatch(row[0])
     if match is None:
-        raise locator.error(index, 1, f"item_id {row[0]!r} is not <component><digits>")
+        raise locator.error(index, 1, f"item_id {quoted(row[0])} is not <component><digits>")
     if match.group(1) != component:
-        problem = f"item_id {row[0]!r} does not start with {component}, the component set to 1"
+        problem = (
+            f"item_id {quoted(row[0])} does not start with {component}, the component set to 1"
+        )
         raise locator.error(index, 1, problem)
     return COMPONENT_INDEX[component]
 
@@ -148,23 +158,31 @@ def _check_item_header(header: Sequence[str], locator: Locator) -> tuple[str, ..
         if name == "document":
             raise locator.error(0, column, "'document' must be the last column")
         if not name.startswith("topic_") or name == "topic_":
-            problem = f"unexpected header column {name!r}: expected topic_<name> or 'document'"
+            problem = (
+                f"unexpected header column {quoted(name)}: expected topic_<name> or 'document'"
+            )
             raise locator.error(0, column, problem)
         if name in topics:
-            raise locator.error(0, column, f"duplicate header column {name!r}")
+            raise locator.error(0, column, f"duplicate header column {quoted(name)}")
         topics[name] = None
     else:
         raise locator.error(0, len(header) + 1, "header is missing its last column 'document'")
     return tuple(topics)
 
 
+def _unique_ids(values: Sequence[str], name: str, locator: Locator) -> Ids:
+    """The ids of column 1; raise at the first empty, too long or repeated one."""
+    ids = Ids.of(values)
+    check_ids(ids, 1, name, locator)
+    _check_unique(values, name, locator)
+    return ids
+
+
 def _check_unique(ids: Sequence[str], name: str, locator: Locator) -> None:
-    """Raise at the first empty or repeated id (record 1 onwards)."""
+    """Raise at the first repeated id (record 1 onwards)."""
     seen: dict[str, int] = {}
     for index, value in enumerate(ids, start=1):
-        if not value:
-            raise locator.error(index, 1, f"{name} is empty")
         if value in seen:
             first = locator.line_of(seen[value])
-            raise locator.error(index, 1, f"{name} {value!r} repeats (first on line {first})")
+            raise locator.error(index, 1, f"{name} {quoted(value)} repeats (first on line {first})")
         seen[value] = index

@@ -11,10 +11,13 @@ and the 1-based CSV column. The rules are documented for administrators in
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
-from mlcore.totara.checks import check_header, check_widths, naturals
+from mlcore.dataset import Ids
+from mlcore.errors import QUOTE_LIMIT, ExportFormatError, quoted, shortened
+from mlcore.totara.checks import check_header, check_ids, check_widths, naturals
 from mlcore.totara.csv_reader import Locator, decode, read_rows, split_columns
 from mlcore.totara.entities import parse_item_rows, parse_user_rows
 from mlcore.totara.tables import INTERACTIONS_HEADER, InteractionsTable, ItemsTable, UsersTable
@@ -27,44 +30,91 @@ __all__ = [
     "parse_item_data",
     "parse_tenants",
     "parse_user_data",
+    "tenant_list",
 ]
 
 TENANTS_HEADER = "tenants"
+#: Longest tenant id (the model store's limit too).
+MAX_TENANT_CHARS = 100
 _TENANT_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def parse_tenants(data: bytes, file: str = "tenants.csv") -> list[str]:
-    """Tenant ids of ``tenants.csv``, in file order, duplicates and blanks dropped.
+@dataclass(frozen=True)
+class SkippedTenant:
+    """A line of ``tenants.csv`` that names no usable tenant.
 
-    Args:
-        data: Raw file bytes (header ``tenants``, one id per row).
-        file: File name for errors.
+    Attributes:
+        tenant: The line's text as written, cut to :data:`~mlcore.errors.QUOTE_LIMIT`.
+        error: Why, naming file, line and column.
+    """
 
-    Returns:
-        The ids as strings; ``["0"]`` for an empty or header-only file (contract §7.7).
+    tenant: str
+    error: ExportFormatError
+
+
+@dataclass(frozen=True)
+class TenantList:
+    """``tenants.csv`` read line by line: the usable ids and the skipped lines."""
+
+    tenants: tuple[str, ...]
+    skipped: tuple[SkippedTenant, ...] = ()
+
+
+def tenant_list(data: bytes, file: str = "tenants.csv") -> TenantList:
+    """Tenant ids of ``tenants.csv`` in file order, duplicates and blanks dropped.
+
+    A line that is not one id of letters, digits, ``_`` or ``-`` (ids become part of
+    file names) of at most :data:`MAX_TENANT_CHARS` characters is skipped with its
+    reason; the other tenants still train. An empty or header-only file is ``("0",)``
+    (contract §7.7).
 
     Raises:
-        ExportFormatError: Wrong header, more than one column, or an id that is not
-            letters, digits, ``_`` or ``-`` (ids become part of file names).
+        ExportFormatError: The file is not UTF-8, its quoting is broken or its header
+            is not ``tenants``: no tenant can be trusted.
     """
     text = decode(data, file)
     rows = read_rows(text, file)
     if not rows:
-        return ["0"]
+        return TenantList(("0",))
     locator = Locator(text, file)
     if [cell.strip() for cell in rows[0]] != [TENANTS_HEADER]:
-        raise locator.error(0, 1, f"header must be {TENANTS_HEADER!r}, found {','.join(rows[0])!r}")
+        found = quoted(",".join(rows[0]))
+        raise locator.error(0, 1, f"header must be {TENANTS_HEADER!r}, found {found}")
     tenants: dict[str, None] = {}
+    skipped = []
     for index, row in enumerate(rows[1:], start=1):
-        if len(row) != 1:
-            raise locator.error(index, 2, f"expected 1 column, found {len(row)}")
-        tenant = row[0].strip()
-        if not tenant:
-            continue
-        if _TENANT_ID.fullmatch(tenant) is None:
-            raise locator.error(index, 1, f"tenant id {tenant!r} may only hold A-Z, a-z, 0-9, _, -")
-        tenants[tenant] = None
-    return list(tenants) or ["0"]
+        tenant = row[0].strip() if row else ""
+        problem = _tenant_problem(row, tenant)
+        if problem is not None:
+            column, reason = problem
+            error = locator.error(index, column, reason)
+            skipped.append(SkippedTenant(shortened(",".join(row), QUOTE_LIMIT), error))
+        elif tenant:
+            tenants[tenant] = None
+    return TenantList(tuple(tenants) or ("0",), tuple(skipped))
+
+
+def _tenant_problem(row: list[str], tenant: str) -> tuple[int, str] | None:
+    """(column, reason) when a ``tenants.csv`` row names no usable tenant, else None."""
+    if len(row) != 1:
+        return 2, f"expected 1 column, found {len(row)}"
+    if len(tenant) > MAX_TENANT_CHARS:
+        return 1, f"tenant id is {len(tenant)} characters long, more than {MAX_TENANT_CHARS}"
+    if tenant and _TENANT_ID.fullmatch(tenant) is None:
+        return 1, f"tenant id {quoted(tenant)} may only hold A-Z, a-z, 0-9, _, -"
+    return None
+
+
+def parse_tenants(data: bytes, file: str = "tenants.csv") -> list[str]:
+    """:func:`tenant_list`'s ids, strict: the first skipped line is an error.
+
+    Raises:
+        ExportFormatError: As :func:`tenant_list`, or for the first bad line.
+    """
+    listing = tenant_list(data, file)
+    if listing.skipped:
+        raise listing.skipped[0].error
+    return list(listing.tenants)
 
 
 def parse_interactions(data: bytes, file: str) -> InteractionsTable:
@@ -75,7 +125,8 @@ def parse_interactions(data: bytes, file: str) -> InteractionsTable:
     users and items are dropped later, when the dataset is built.
 
     Raises:
-        ExportFormatError: Wrong header, column count, empty id or bad number.
+        ExportFormatError: Wrong header, column count, empty id, id longer than
+            :data:`~mlcore.dataset.MAX_ID_BYTES` or bad number.
     """
     text = decode(data, file)
     locator = Locator(text, file)
@@ -83,13 +134,9 @@ def parse_interactions(data: bytes, file: str) -> InteractionsTable:
     if not columns or not columns[0]:
         return InteractionsTable.empty()
     user_col, item_col, rating_col, time_col = columns
-    user_ids = np.array(user_col, dtype=str)
-    item_ids = np.array(item_col, dtype=str)
-    for column, ids in ((1, user_ids), (2, item_ids)):
-        empty = np.flatnonzero(ids == "")
-        if empty.size:
-            name = INTERACTIONS_HEADER[column - 1]
-            raise locator.error(int(empty[0]) + 1, column, f"{name} is empty")
+    user_ids, item_ids = Ids.of(user_col), Ids.of(item_col)
+    check_ids(user_ids, 1, INTERACTIONS_HEADER[0], locator)
+    check_ids(item_ids, 2, INTERACTIONS_HEADER[1], locator)
     ratings = naturals(rating_col, 3, "rating", locator)
     timestamps = naturals(time_col, 4, "timestamp", locator)
     clipped = int(np.count_nonzero(ratings > 1))

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from mlcore.dataset import Ids
+
 INTERACTIONS_HEADER: tuple[str, ...] = ("user_id", "item_id", "rating", "timestamp")
 
 USER_DATA_HEADER: tuple[str, ...] = (
@@ -41,29 +43,29 @@ class InteractionsTable:
     """``user_interactions_<t>.csv`` as aligned arrays, in file order.
 
     Attributes:
-        user_ids: (N,) str, user ids as written.
-        item_ids: (N,) str, prefixed item ids as written (not validated here: unknown
+        user_ids: N user ids as written.
+        item_ids: N prefixed item ids as written (not validated here: unknown
             items are dropped and counted when the dataset is built).
         ratings: (N,) int8, 0 or 1 (values above 1 were read as 1).
         timestamps: (N,) int64, Unix seconds.
         clipped_ratings: How many ratings above 1 were read as 1.
     """
 
-    user_ids: np.ndarray
-    item_ids: np.ndarray
+    user_ids: Ids
+    item_ids: Ids
     ratings: np.ndarray
     timestamps: np.ndarray
     clipped_ratings: int = 0
 
     def __len__(self) -> int:
-        return int(self.user_ids.shape[0])
+        return len(self.user_ids)
 
     @classmethod
     def empty(cls) -> InteractionsTable:
         """A table without rows (empty or header-only file)."""
         return cls(
-            user_ids=np.array([], dtype=str),
-            item_ids=np.array([], dtype=str),
+            user_ids=Ids.of([]),
+            item_ids=Ids.of([]),
             ratings=np.zeros(0, dtype=np.int8),
             timestamps=np.zeros(0, dtype=np.int64),
         )
@@ -74,7 +76,7 @@ class UsersTable:
     """``user_data_<t>.csv``, one entry per user, in file order.
 
     Attributes:
-        user_ids: (U,) str, unique user ids.
+        user_ids: U unique user ids.
         lists: For each of :data:`LIST_COLUMNS`, one tuple of categories per user:
             the cell split on ``|``, entries stripped, empty entries dropped,
             duplicates removed (first occurrence kept).
@@ -84,19 +86,19 @@ class UsersTable:
         descriptions: Per user, the raw ``description`` cell.
     """
 
-    user_ids: np.ndarray
+    user_ids: Ids
     lists: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     competencies: tuple[tuple[tuple[str, int], ...], ...] = ()
     cities: tuple[str, ...] = ()
     descriptions: tuple[str, ...] = ()
 
     def __len__(self) -> int:
-        return int(self.user_ids.shape[0])
+        return len(self.user_ids)
 
     @classmethod
     def empty(cls) -> UsersTable:
         """A table without users (empty or header-only file)."""
-        return cls(user_ids=np.array([], dtype=str), lists={name: () for name in LIST_COLUMNS})
+        return cls(user_ids=Ids.of([]), lists={name: () for name in LIST_COLUMNS})
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +106,7 @@ class ItemsTable:
     """``item_data_<t>.csv``, one entry per item, in file order.
 
     Attributes:
-        item_ids: (I,) str, unique prefixed item ids.
+        item_ids: I unique prefixed item ids.
         item_types: (I,) int8, index into :data:`mlcore.item_types.COMPONENTS` of the
             component column set to 1 (equal to the id's prefix).
         topic_names: The ``topic_*`` header names, in file order.
@@ -112,20 +114,20 @@ class ItemsTable:
         documents: Per item, the raw ``document`` cell.
     """
 
-    item_ids: np.ndarray
+    item_ids: Ids
     item_types: np.ndarray
     topic_names: tuple[str, ...] = ()
     topics: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float32))
     documents: tuple[str, ...] = ()
 
     def __len__(self) -> int:
-        return int(self.item_ids.shape[0])
+        return len(self.item_ids)
 
     @classmethod
     def empty(cls, topic_names: tuple[str, ...] = ()) -> ItemsTable:
         """A table without items (empty or header-only file)."""
         return cls(
-            item_ids=np.array([], dtype=str),
+            item_ids=Ids.of([]),
             item_types=np.zeros(0, dtype=np.int8),
             topic_names=topic_names,
             topics=sp.csr_matrix((0, len(topic_names)), dtype=np.float32),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlcore.config import Settings
-from mlcore.errors import ConfigError
+from mlcore.errors import ConfigError, quoted
 
 
 def tls_verify(settings: Settings) -> bool | str:
@@ -19,6 +19,6 @@ def tls_verify(settings: Settings) -> bool | str:
         return False
     if settings.ca_bundle:
         if not Path(settings.ca_bundle).is_file():
-            raise ConfigError(f"ML_CA_BUNDLE {settings.ca_bundle!r} is not a readable file")
+            raise ConfigError(f"ML_CA_BUNDLE {quoted(settings.ca_bundle)} is not a readable file")
         return settings.ca_bundle
     return True

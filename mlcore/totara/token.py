@@ -21,6 +21,10 @@ KEY_HEADER = "x-totara-ml-key"
 TIME_HEADER = "x-totara-time"
 #: Accepted clock difference in seconds, inclusive on both sides (§3.3, §3.4).
 WINDOW_SECONDS = 30
+#: Longest ``X-Totara-Time`` accepted: any 64-bit Unix time fits (Totara sends 10 digits).
+MAX_TIME_CHARS = 20
+#: Longest ``X-Totara-Ml-Key`` accepted (a SHA-256 hex digest has 64 characters).
+MAX_KEY_CHARS = 128
 
 
 def make_token(time_string: str, key: str) -> str:
@@ -63,7 +67,9 @@ def token_is_valid(
     Valid when ``time_value`` is a string of decimal digits within
     ``[floor(now) - window, floor(now) + window]`` (inclusive) and ``key_value`` equals :func:`make_token` of that
     exact time string, compared in constant time. Missing or empty values, an
-    empty ``key`` and non-integer times are invalid.
+    empty ``key``, non-integer times and values longer than :data:`MAX_TIME_CHARS` /
+    :data:`MAX_KEY_CHARS` are invalid; lengths are checked before anything is parsed
+    (Python refuses ``int()`` of more than 4,300 digits).
 
     Args:
         time_value: The received ``X-Totara-Time`` header, or None.
@@ -86,12 +92,15 @@ def token_problem(
 
     Returns:
         ``"missing"`` (a header absent or empty, or no key configured), ``"malformed"``
-        (time not decimal digits), ``"stale by N s"`` (outside the window; N is the
+        (time not decimal digits, or a header longer than :data:`MAX_TIME_CHARS` /
+        :data:`MAX_KEY_CHARS`), ``"stale by N s"`` (outside the window; N is the
         signed difference, positive for a client clock ahead) or ``"wrong key"``. Never
         the key or the expected digest.
     """
     if not time_value or not key_value or not key:
         return "missing"
+    if len(time_value) > MAX_TIME_CHARS or len(key_value) > MAX_KEY_CHARS:
+        return "malformed"  # checked before parsing: int() refuses 4,301+ digits
     if not time_value.isascii() or not time_value.isdigit():
         return "malformed"
     skew = int(time_value) - math.floor(now)

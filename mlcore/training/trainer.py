@@ -3,7 +3,9 @@
 :meth:`Trainer.train_tenant` is load + :meth:`TenantFitter.fit_tenant` + publish,
 with tenant isolation: one failed tenant never stops the others and never
 replaces its served model (contract §13.11). :meth:`Trainer.run` trains all
-tenants listed by ``tenants.csv`` and appends their ``train_summary.log`` rows.
+tenants listed by ``tenants.csv`` and appends their ``train_summary.log`` rows; the
+models are published first, so a log that cannot be written (a full disk) costs the
+log rows only: the run ends normally and :attr:`Trainer.log_failure` says why.
 """
 
 from __future__ import annotations
@@ -16,12 +18,30 @@ from mlcore.config import Settings
 from mlcore.errors import MLCoreError
 from mlcore.interfaces import DataSource, ModelStore
 from mlcore.totara.dataset_builder import load_tenant_dataset
-from mlcore.totara.export_files import parse_tenants
+from mlcore.totara.export_files import TenantList, tenant_list
 from mlcore.training.fitting import RecommenderFactory, TenantFitter
 from mlcore.training.outcome import TenantOutcome
 from mlcore.training.train_log import FETCH_FAILED, LogRow, append_rows, run_timestamp
 
 log = logging.getLogger(__name__)
+
+#: Prefix of the message of a tenant whose training failed or was cut short.
+FAILED = "Training failed, the previous model keeps serving: "
+
+
+class RunCutShort(BaseException):  # noqa: N818 - an interruption, like KeyboardInterrupt
+    """Raised inside a run to stop it (its deadline passed, or the service stops).
+
+    A ``BaseException`` so that no tenant's error handling swallows it. :meth:`Trainer.run`
+    gives every tenant it had not finished a failed outcome whose message is this
+    exception's text, writes the log rows and re-raises with :attr:`outcomes` set.
+    """
+
+    outcomes: list[TenantOutcome]
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.outcomes = []
 
 
 class Trainer:
@@ -48,6 +68,8 @@ class Trainer:
         self.store = store
         self.fitter = TenantFitter(settings, make_recommender, clock)
         self.clock = clock
+        #: Why the last run could not write ``train_summary.log`` (None: it could).
+        self.log_failure: str | None = None
 
     def run(
         self,
@@ -56,35 +78,79 @@ class Trainer:
     ) -> list[TenantOutcome]:
         """Train all tenants listed by ``tenants.csv``; append ``train_summary.log`` rows.
 
+        A line of ``tenants.csv`` naming no usable tenant gets a failed outcome with its
+        reason and the others train; a list that cannot be fetched or read at all gives
+        one ``all`` outcome: the contract's message, then the specific reason.
+
         Args:
             progress: Called with each tenant's outcome as it finishes.
             only: Train this tenant alone (it must be listed by ``tenants.csv``).
         """
         stamp = run_timestamp(self.clock())
-        algorithm = self.fitter.algorithm
         try:
-            tenants = parse_tenants(self.source.read_file("tenants.csv"))
+            listing = tenant_list(self.source.read_file("tenants.csv"))
         except MLCoreError as exc:
             log.error("cannot list tenants from %s: %s", self.source.describe(), exc)
-            append_rows(
-                self.settings.train_log_path, [LogRow(stamp, algorithm, "all", FETCH_FAILED)]
-            )
-            return [TenantOutcome("all", FETCH_FAILED, algorithm, failed=True)]
-        if only is not None:
-            if only not in tenants:
-                message = f"Training failed: tenant {only} is not listed by tenants.csv"
-                outcome = TenantOutcome(only, message, algorithm, failed=True)
-                append_rows(self.settings.train_log_path, [outcome.log_row(stamp)])
-                return [outcome]
-            tenants = [only]
-        outcomes = []
-        for tenant in tenants:
-            outcome = self.train_tenant(tenant)
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(outcome)
-        append_rows(self.settings.train_log_path, [o.log_row(stamp) for o in outcomes])
+            outcomes = [self._failed("all", f"{FETCH_FAILED}: {exc}")]
+        else:
+            outcomes = self._train_listed(listing, stamp, progress, only)
+        self._write_log([o.log_row(stamp) for o in outcomes])
         return outcomes
+
+    def _train_listed(
+        self,
+        listing: TenantList,
+        stamp: str,
+        progress: Callable[[TenantOutcome], None] | None,
+        only: str | None,
+    ) -> list[TenantOutcome]:
+        """The listed tenants' outcomes (or ``only``'s), then one per skipped line."""
+        if only is not None:
+            if only not in listing.tenants:
+                message = f"Training failed: tenant {only} is not listed by tenants.csv"
+                return [self._failed(only, message)]
+            return self._train_all(TenantList((only,)), stamp, progress)
+        outcomes = self._train_all(listing, stamp, progress)
+        for skipped in listing.skipped:
+            log.error("tenants.csv: skipping a tenant: %s", skipped.error)
+            outcomes.append(self._failed(skipped.tenant, f"Training skipped: {skipped.error}"))
+        return outcomes
+
+    def _train_all(
+        self,
+        listing: TenantList,
+        stamp: str,
+        progress: Callable[[TenantOutcome], None] | None,
+    ) -> list[TenantOutcome]:
+        """Train the listed tenants in order; on :class:`RunCutShort` log and re-raise."""
+        outcomes: list[TenantOutcome] = []
+        try:
+            for tenant in listing.tenants:
+                outcomes.append(self.train_tenant(tenant))
+                if progress is not None:
+                    progress(outcomes[-1])
+        except RunCutShort as cut:
+            done = {o.tenant for o in outcomes}
+            unfinished = [t for t in listing.tenants if t not in done]
+            log.error("%s: tenant(s) %s keep their previous models", cut, ", ".join(unfinished))
+            cut.outcomes = outcomes + [self._failed(t, f"{FAILED}{cut}") for t in unfinished]
+            self._write_log([o.log_row(stamp) for o in cut.outcomes])
+            raise
+        return outcomes
+
+    def _failed(self, tenant: str, message: str) -> TenantOutcome:
+        return TenantOutcome(tenant, message, self.fitter.algorithm, failed=True)
+
+    def _write_log(self, rows: list[LogRow]) -> None:
+        """Append ``rows`` to ``train_summary.log``; a failure is logged, never raised."""
+        path = self.settings.train_log_path
+        try:
+            append_rows(path, rows)
+        except OSError as exc:
+            self.log_failure = f"cannot write {path}: {exc}"
+            log.error("%s; the models of this run were published", self.log_failure)
+        else:
+            self.log_failure = None
 
     def train_tenant(self, tenant: str) -> TenantOutcome:
         """Load, fit and publish one tenant; on failure keep its previous version."""
@@ -95,7 +161,7 @@ class Trainer:
             version = self.store.publish(tenant, fitted.artifact)
         except Exception as exc:  # noqa: BLE001 - isolate tenants (contract §13.11)
             log.exception("tenant %s failed; its previous model keeps serving: %s", tenant, exc)
-            message = f"Training failed, the previous model keeps serving: {exc}"
+            message = f"{FAILED}{exc}"
             return TenantOutcome(
                 tenant,
                 message,

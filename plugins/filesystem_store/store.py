@@ -11,6 +11,8 @@ A version is written into a temporary directory next to ``versions/``, every fil
 and the directory are fsynced, the directory is renamed to its final name, and
 only then is ``current`` replaced (temporary file, fsync, ``os.replace``, fsync of
 the directory). A crash at any moment leaves ``current`` naming a complete version.
+Published files are read-only and never changed; loading checks each file's size
+against its ``.npy`` header before mapping it.
 No pickle: arrays are saved and loaded with ``allow_pickle=False``. See
 ``docs/model-store.md``.
 """
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlcore.errors import ModelNotFoundError, ModelStoreError
+from mlcore.errors import ModelNotFoundError, ModelStoreError, quoted
 from mlcore.interfaces import ModelArtifact
 from mlcore.storage.local_files import (
     fsync_directory,
@@ -45,6 +47,7 @@ from mlcore.storage.names import (
 )
 from mlcore.storage.version_folder import (
     MANIFEST,
+    READ_ONLY,
     dump_manifest,
     load_version_folder,
     stored_manifest,
@@ -124,7 +127,9 @@ class FilesystemModelStore:
                 f"cannot read current version of tenant {tenant!r}: {exc}"
             ) from None
         if not is_version(text):
-            raise ModelStoreError(f"current pointer of tenant {tenant!r} is corrupt: {text!r}")
+            raise ModelStoreError(
+                f"current pointer of tenant {tenant!r} is corrupt: {quoted(text)}"
+            )
         return text
 
     def change_token(self) -> tuple[int, int, int] | None:
@@ -204,7 +209,7 @@ class FilesystemModelStore:
         for _attempt in range(100):
             version = next_version(self.versions(tenant), self.clock())
             stored = stored_manifest(manifest, tenant, version, files)
-            replace_file(temporary / MANIFEST, dump_manifest(stored))
+            replace_file(temporary / MANIFEST, dump_manifest(stored), mode=READ_ONLY)
             fsync_directory(temporary)
             if install_folder(temporary, versions_dir / version):
                 return version

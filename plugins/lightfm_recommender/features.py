@@ -27,7 +27,11 @@ import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
 from plugins.lightfm_recommender.stopwords import load_stop_words
-from plugins.lightfm_recommender.text_features import tfidf_features
+from plugins.lightfm_recommender.text_features import (
+    DEFAULT_TEXT_LIMITS,
+    TextLimits,
+    tfidf_features,
+)
 
 Mode = Literal["hybrid", "partial", "mf"]
 MODES: tuple[str, ...] = ("hybrid", "partial", "mf")
@@ -53,7 +57,12 @@ class FeatureMatrices:
 
 
 def build_features(
-    dataset: Dataset, mode: str, *, normalize: bool = True, models_dir: Path | None = None
+    dataset: Dataset,
+    mode: str,
+    *,
+    normalize: bool = True,
+    models_dir: Path | None = None,
+    text_limits: TextLimits = DEFAULT_TEXT_LIMITS,
 ) -> FeatureMatrices:
     """Build the feature matrices of ``dataset`` for ``mode``.
 
@@ -62,6 +71,7 @@ def build_features(
         mode: ``hybrid``, ``partial`` or ``mf``.
         normalize: Scale each row to sum to 1.
         models_dir: ``ML_MODELS_DIR``, where an NLTK stop-word corpus may be found.
+        text_limits: Bounds of the ``hybrid`` TF-IDF features, per side.
 
     Raises:
         ValueError: Unknown mode, or texts not aligned with the users or items.
@@ -77,9 +87,10 @@ def build_features(
     if mode == "hybrid":
         stop_words = load_stop_words(models_dir)
         source = stop_words.source
-        users["user_tfidf"] = _texts_tfidf(dataset.user_texts, dataset.n_users, stop_words.words)
+        text = TextInput(stop_words.words, text_limits, f"tenant {dataset.tenant}")
+        users["user_tfidf"] = _texts_tfidf(dataset.user_texts, dataset.n_users, text, "user texts")
         items["item_tfidf"] = _texts_tfidf(
-            dataset.item_documents, dataset.n_items, stop_words.words
+            dataset.item_documents, dataset.n_items, text, "item documents"
         )
     counts = {name: int(block.shape[1]) for name, block in {**users, **items}.items()}
     return FeatureMatrices(
@@ -91,12 +102,21 @@ def build_features(
     )
 
 
-def _texts_tfidf(texts: tuple[str, ...], rows: int, stop_words: frozenset[str]) -> sp.csr_matrix:
+@dataclass(frozen=True)
+class TextInput:
+    """How texts become TF-IDF features: stop words, bounds, and the tenant for the log."""
+
+    stop_words: frozenset[str]
+    limits: TextLimits
+    tenant: str
+
+
+def _texts_tfidf(texts: tuple[str, ...], rows: int, how: TextInput, side: str) -> sp.csr_matrix:
     if not texts:
         return sp.csr_matrix((rows, 0), dtype=np.float32)
     if len(texts) != rows:
         raise ValueError(f"{len(texts)} texts for {rows} rows")
-    matrix, _ = tfidf_features(texts, stop_words)
+    matrix, _ = tfidf_features(texts, how.stop_words, how.limits, f"{how.tenant} {side}")
     return matrix
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from plugins.lightfm_recommender.features import Mode
+from plugins.lightfm_recommender.text_features import TextLimits
 from plugins.lightfm_recommender.tuning import SearchSpace
 
 Loss = Literal["warp", "bpr", "warp-kos"]
@@ -56,6 +57,11 @@ class LightFMOptions:
             least one): about 4x faster, but 7% lower NDCG@10 on ml-latest-small
             (docs/lightfm.md).
         warm_fraction: Share of the tuned epochs that ``warm`` runs on all data.
+        text_max_chars: ``hybrid``: characters of each user text and item document
+            kept (before cleaning).
+        text_max_terms: ``hybrid``: TF-IDF terms kept per side, the most frequent.
+        text_min_df: ``hybrid``: documents a term must appear in (1: the contract's
+            scikit-learn default).
     """
 
     mode: Mode | None = None
@@ -83,6 +89,9 @@ class LightFMOptions:
     study_dir: str = ""
     final_fit: Literal["refit", "warm"] = "refit"
     warm_fraction: float = 0.25
+    text_max_chars: int = 20_000
+    text_max_terms: int = 20_000
+    text_min_df: int = 1
 
     def model_params(self) -> dict[str, Any]:
         """The LightFM hyperparameters plus ``epochs``."""
@@ -91,6 +100,10 @@ class LightFMOptions:
             *("item_alpha", "user_alpha", "max_sampled"),
         )
         return {key: getattr(self, key) for key in keys}
+
+    def text_limits(self) -> TextLimits:
+        """The bounds of the ``hybrid`` TF-IDF features."""
+        return TextLimits(self.text_max_chars, self.text_max_terms, self.text_min_df)
 
     def search_space(self) -> SearchSpace:
         fixed = {"learning_schedule": self.learning_schedule}

@@ -93,6 +93,7 @@ class LightFMRecommender:
             self.mode,
             normalize=self.options.normalize_features,
             models_dir=self.models_dir,
+            text_limits=self.options.text_limits(),
         )
         self._features = (dataset, features)
         return features

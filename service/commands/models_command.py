@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlcore.config import Settings
+from mlcore.errors import MLCoreError
 from mlcore.interfaces import ModelStore
 from service import model_versions
 from service.commands.command_settings import add_models_dir, model_store, settings_from
@@ -40,19 +41,30 @@ def run(args: argparse.Namespace) -> int:
 
 
 def list_models(store: ModelStore) -> int:
+    """One line per tenant; a current version that cannot be loaded is listed as
+    ``BROKEN: <reason>`` and the exit status is 1."""
     tenants = store.tenants()
     if not tenants:
         print("No published models.")
         return 0
     print(f"{'tenant':<8} {'current':<24} {'kept':>4}  {'trained':<20} message")
+    broken = False
     for tenant in tenants:
+        current, when, message = _listed(store, tenant)
+        broken |= message.startswith("BROKEN: ")
+        print(f"{tenant:<8} {current:<24} {len(store.versions(tenant)):>4}  {when:<20} {message}")
+    return 1 if broken else 0
+
+
+def _listed(store: ModelStore, tenant: str) -> tuple[str, str, str]:
+    """(current version, trained at, message) of one tenant; the message says BROKEN."""
+    current = "-"
+    try:
         current = store.current_version(tenant) or "-"
         manifest = store.load(tenant).manifest
-        print(
-            f"{tenant:<8} {current:<24} {len(store.versions(tenant)):>4}  "
-            f"{_when(manifest):<20} {manifest.get('message', '')}"
-        )
-    return 0
+    except MLCoreError as exc:
+        return current, "-", f"BROKEN: {exc}"
+    return current, _when(manifest), str(manifest.get("message", ""))
 
 
 def show_model(store: ModelStore, tenant: str, version: str | None, *, files: bool) -> int:

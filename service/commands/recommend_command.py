@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from mlcore.errors import MLCoreError
+from mlcore.errors import MLCoreError, quoted
 from mlcore.item_types import COMPONENTS, split_item_id, strip_prefix
 from mlcore.serving.tenant_model import Recommendation, TenantModel
 from service.commands.command_settings import add_models_dir, model_store, settings_from
@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     row = model.user_row(args.user)
     if row is None:
         if settings.unknown_user == "error":
-            raise MLCoreError(f"no such user id {args.user!r} in tenant {args.tenant}")
+            raise MLCoreError(
+                f"no such user id {quoted(args.user)} in tenant {quoted(args.tenant)}"
+            )
         print(f"user {args.user} is unknown: most popular {args.type} items")
         _print(model.popular(args.type, args.n))
         return 0
@@ -66,7 +68,7 @@ def _similar(model: TenantModel, item_id: str, n: int) -> int:
         item_id = f"engage_microlearning{parts[1]}"  # Totara asks for articles (§4.4)
         row = model.item_row(item_id)
     if row is None:
-        raise MLCoreError(f"no such item id {item_id!r} in tenant {model.tenant}")
+        raise MLCoreError(f"no such item id {quoted(item_id)} in tenant {model.tenant}")
     print(f"items similar to {item_id}:")
     _print(model.similar(row, n))
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from mlcore.configured import configured_plugins
 from mlcore.errors import MLCoreError
 from mlcore.interfaces import DataSource, ModelStore
-from mlcore.totara.export_files import parse_tenants
+from mlcore.totara.export_files import tenant_list
 from mlcore.training.baseline import BASELINE
 from mlcore.training.outcome import TenantOutcome
 from mlcore.training.trainer import Trainer
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _tenant_count(source: DataSource) -> int | None:
     try:
-        return len(parse_tenants(source.read_file("tenants.csv")))
+        return len(tenant_list(source.read_file("tenants.csv")).tenants)
     except MLCoreError:
         return None  # the trainer reports it
 

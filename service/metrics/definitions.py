@@ -59,7 +59,8 @@ def metrics() -> Metrics:
         ),
         training_runs=Counter(
             "mlservice_training_runs",
-            "Training runs by outcome (success, failed_tenants, not_started, crashed, stopped)",
+            "Training runs by outcome (success, failed_tenants, not_started, cut_short, "
+            "log_not_written, crashed, stopped)",
             ["outcome"],
         ),
         training_run_seconds=Histogram(

@@ -5,7 +5,14 @@ from __future__ import annotations
 from service.metrics.definitions import metrics
 
 #: Exit status of ``python -m service.trainer_run`` -> run outcome label.
-RUN_OUTCOMES = {0: "success", 1: "failed_tenants", 2: "not_started", 130: "stopped"}
+RUN_OUTCOMES = {
+    0: "success",
+    1: "failed_tenants",
+    2: "not_started",
+    3: "cut_short",
+    4: "log_not_written",
+    130: "stopped",
+}
 
 
 def run_outcome(exit_code: int, stopping: bool) -> str:

@@ -61,6 +61,7 @@ def _version_dir(store: FilesystemModelStore, tenant: str) -> Path:
 def test_truncated_file_is_detected(store: FilesystemModelStore) -> None:
     store.publish("0", artifact())
     path = _version_dir(store, "0") / "item_factors.npy"
+    path.chmod(0o644)  # published files are read-only
     path.write_bytes(path.read_bytes()[:-8])
     with pytest.raises(ModelStoreError, match="item_factors"):
         store.load("0")
@@ -72,6 +73,7 @@ def test_missing_file_and_bad_manifest_are_detected(store: FilesystemModelStore)
     (folder / "flags.npy").unlink()
     with pytest.raises(ModelStoreError, match="flags.npy is missing"):
         store.load("0")
+    (folder / "manifest.json").chmod(0o644)
     (folder / "manifest.json").write_text("{not json")
     with pytest.raises(ModelStoreError, match="bad manifest.json"):
         store.load("0")
@@ -83,6 +85,8 @@ def test_shape_mismatch_and_flipped_bytes_are_detected(tmp_path: Path) -> None:
     folder = _version_dir(store, "0")
     manifest = json.loads((folder / "manifest.json").read_text())
     path = folder / "item_factors.npy"
+    for published in (path, folder / "manifest.json"):
+        published.chmod(0o644)  # read-only once published
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -56,7 +56,7 @@ def test_trainer_publishes_a_servable_model(
         assert promoted == name
         assert manifest["kind"] == "neighbours"
     assert manifest["algorithm"] == name
-    user = model.user_row(str(model.arrays["user_ids"][0]))
+    user = model.user_row(model.user_ids[0])
     assert user is not None
     ranked = model.recommend(user, "engage_article", 5)
     assert ranked and all(r.item_id.startswith("engage_article") for r in ranked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
@@ -132,11 +133,12 @@ def test_runs_every_interval_after_one_interval_with_models(
 
 
 def test_one_run_at_a_time_and_an_overdue_run_starts_when_it_ends(
-    make_trainer: Callable[..., TrainerProcess],
+    make_trainer: Callable[..., TrainerProcess], settings: Settings
 ) -> None:
     clock = FakeClock()
     launcher = Launcher(lambda pid: FakeRun(pid))
-    trainer = make_trainer(launcher, has_models=False, clock=clock)
+    long_deadline = dataclasses.replace(settings, training_run_deadline=10 * INTERVAL_MINUTES * 60)
+    trainer = make_trainer(launcher, has_models=False, clock=clock, settings=long_deadline)
     trainer.start()
     wait_for(lambda: len(launcher.runs) == 1)
     clock.now += 3 * INTERVAL_MINUTES * 60
@@ -168,7 +170,7 @@ def test_crashed_run_is_logged_and_the_next_happens_on_schedule(
         )
     assert [run.exit_code for run in trainer.finished] == [-9, 3, 0]
     assert "was killed by signal 9" in caplog.text
-    assert "exited with status 3" in caplog.text
+    assert "training run cut short after" in caplog.text
     assert "previous models keep serving" in caplog.text
 
 

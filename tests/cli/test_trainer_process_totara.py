@@ -122,7 +122,8 @@ def test_unreachable_tenant_list_logs_one_all_row_and_exits_1(
     totara.behaviours["tenants.csv"] = Behaviour(forever=500)
     assert main([], settings_environment(settings)) == 1
     rows = read_rows(settings.train_log_path)
-    assert [(row[2], row[3]) for row in rows] == [("all", FETCH_FAILED)]
+    assert [row[2] for row in rows] == ["all"]
+    assert rows[0][3].startswith(f"{FETCH_FAILED}: Totara answered HTTP 500 for tenants.csv")
     assert configured_plugins(settings).model_store().tenants() == []
 
 
@@ -164,9 +165,16 @@ def test_standalone_scheduler_stops_a_running_download_on_sigterm(
             scheduler.kill()
     text = _text(trainer_log)
     assert "stopping the running training" in text
-    assert "killed by signal 15 after" in text and "(shutdown)" in text
+    # The child turns SIGTERM into a cut-short run: an ``all`` row, exit status 3.
+    assert "the training run was stopped (SIGTERM)" in text
+    assert "training run cut short after" in text and "(shutdown)" in text
     assert text.rstrip().endswith("trainer stopped") and KEY not in text
     assert configured_plugins(settings).model_store().tenants() == []
+    [row] = read_rows(settings.train_log_path)
+    assert row[2:4] == [
+        "all",
+        "Training failed, the previous model keeps serving: the training run was stopped (SIGTERM)",
+    ]
 
 
 def _text(path: Path) -> str:

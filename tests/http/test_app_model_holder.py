@@ -53,15 +53,21 @@ def test_new_and_removed_tenants(store: MemoryModelStore) -> None:
 
 def test_failed_load_keeps_previous_model_then_recovers(store: MemoryModelStore) -> None:
     clock = Clock()
-    holder = ModelHolder(store, interval=1.0, clock=clock)
+    holder = ModelHolder(store, interval=1.0, clock=clock, full_check_interval=5.0)
     first = holder.models()["0"]
     store.publish("0", tiny_artifact("0", seed=2))
     store.fail_loading.add("v2")
     clock.now += 1
-    assert holder.models()["0"] is first
+    kept = holder.models()["0"]
+    assert kept.version == "v1" and kept.arrays is first.arrays
+    assert kept.fallback is not None and kept.fallback.current == "v2"
+    loads = store.loads
     store.fail_loading.clear()
     clock.now += 1
-    assert holder.models()["0"].version == "v2"
+    assert holder.models()["0"].version == "v1" and store.loads == loads  # not hammered
+    clock.now += 5
+    assert holder.models()["0"].version == "v2"  # retried at the next full check
+    assert holder.models()["0"].fallback is None
 
 
 def test_rollback_is_picked_up(store: MemoryModelStore) -> None:
@@ -117,7 +123,7 @@ def test_change_token_avoids_listing_and_failures_are_retried() -> None:
     store = TokenStore()
     store.publish("0", tiny_artifact("0"))
     clock = Clock()
-    holder = ModelHolder(store, interval=1.0, clock=clock)
+    holder = ModelHolder(store, interval=1.0, clock=clock, full_check_interval=5.0)
     holder.models()
     listed = store.listings
     for _ in range(3):
@@ -129,5 +135,5 @@ def test_change_token_avoids_listing_and_failures_are_retried() -> None:
     clock.now += 1
     assert holder.models()["0"].version == "v1"
     store.fail_loading.clear()
-    clock.now += 1
+    clock.now += 5
     assert holder.models()["0"].version == "v2"

@@ -8,6 +8,7 @@ import pytest
 
 from mlcore.config import Settings
 from mlcore.item_types import FAMILIES, split_item_id
+from mlcore.serving.artifact import artifact_ids
 from service.app import create_app
 from service.score_format import format_score
 from tests.support.app_support import (
@@ -40,7 +41,8 @@ def get(client: falcon.testing.TestClient, query: str) -> falcon.testing.Result:
 def reference(store: MemoryModelStore, item_id: str) -> list[list[str]]:
     """Cosine over the raw item factors, family members only, the item itself dropped."""
     arrays = store.load("0").arrays
-    ids = [str(i) for i in arrays["item_ids"]]
+    item_ids = artifact_ids(arrays, "item").tolist()
+    ids = [str(i) for i in item_ids]
     factors = arrays["item_factors"].astype(np.float64)
     query = factors[ids.index(item_id)]
     family = FAMILIES[split_item_id(item_id)[0]]

@@ -10,6 +10,7 @@ import pytest
 
 from mlcore.config import Settings
 from mlcore.item_types import COMPONENTS
+from mlcore.serving.artifact import artifact_ids
 from service.app import create_app
 from service.score_format import format_score
 from tests.support.app_support import (
@@ -57,7 +58,9 @@ def expected_ranking(
 ) -> list[list[str]]:
     """Independent reference: score every item of the type, drop positives, sort stably."""
     arrays = store.load(tenant).arrays
-    row = list(arrays["user_ids"]).index(user)
+    user_ids = artifact_ids(arrays, "user").tolist()
+    item_ids = artifact_ids(arrays, "item").tolist()
+    row = list(user_ids).index(user)
     scores = (
         arrays["item_factors"] @ arrays["user_factors"][row]
         + arrays["item_bias"]
@@ -70,13 +73,13 @@ def expected_ranking(
     )
     candidates = [
         (-float(np.float32(scores[i])), i)
-        for i, item in enumerate(arrays["item_ids"])
+        for i, item in enumerate(item_ids)
         if str(item).startswith(component)
         and str(item)[len(component)].isdigit()
         and i not in positives
     ]
     return [
-        [str(arrays["item_ids"][i])[len(component) :], format_score(-negative)]
+        [str(item_ids[i])[len(component) :], format_score(-negative)]
         for negative, i in sorted(candidates)
     ]
 
@@ -112,10 +115,12 @@ def test_positives_are_excluded_by_default_and_downranked_on_request(
     store: MemoryModelStore,
 ) -> None:
     arrays = store.load("0").arrays
+    user_ids = artifact_ids(arrays, "user").tolist()
+    item_ids = artifact_ids(arrays, "item").tolist()
     indptr, indices = arrays["positives_indptr"], arrays["positives_indices"]
-    row = next(u for u in range(len(arrays["user_ids"])) if indptr[u + 1] > indptr[u])
-    user = str(arrays["user_ids"][row])
-    positive = str(arrays["item_ids"][indices[indptr[row]]])
+    row = next(u for u in range(len(user_ids)) if indptr[u + 1] > indptr[u])
+    user = str(user_ids[row])
+    positive = str(item_ids[indices[indptr[row]]])
     component = positive.rstrip("0123456789")
     query = f"totara_user_id={user}&item_type={component}&tenant=0&n_items=50"
     excluded = make_client(store)(query).json["items"]
@@ -128,9 +133,8 @@ def test_positives_are_excluded_by_default_and_downranked_on_request(
 def test_unknown_user_gets_popular_items_of_the_type(get: Client, store: MemoryModelStore) -> None:
     body = get("totara_user_id=999999&item_type=totara_playlist&tenant=0&n_items=10").json
     arrays = store.load("0").arrays
-    counts = {
-        str(i): float(c) for i, c in zip(arrays["item_ids"], arrays["item_popularity"], strict=True)
-    }
+    item_ids = artifact_ids(arrays, "item").tolist()
+    counts = {str(i): float(c) for i, c in zip(item_ids, arrays["item_popularity"], strict=True)}
     total = sum(counts.values())
     playlists = sorted(
         (-counts[i] / total, int(i[len("totara_playlist") :]))

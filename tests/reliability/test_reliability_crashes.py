@@ -51,6 +51,8 @@ from service.trainer_process import TrainerProcess
 from service.trainer_run import child_environment, run_once
 from tests.support.app_support import signed_get as signed_get_with_key
 from tests.support.serve_process import free_port, start_serve, stop_serve, wait_until_serving
+from tests.support.tmpfs import fill_up
+from tests.support.tmpfs import tmpfs as mounted_tmpfs
 
 KEY = "crash-Key-0042"
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,10 +192,10 @@ def test_worker_catches_up_when_the_publisher_died_before_moving_the_token(
     first = holder.models()["0"].version
     real_replace = plugins.filesystem_store.store.replace_file
 
-    def dies_before_token(path: Path, content: bytes) -> None:
+    def dies_before_token(path: Path, content: bytes, mode: int | None = None) -> None:
         if path.name == "generation":
             raise KeyboardInterrupt("killed")  # what the publisher would have done next
-        real_replace(path, content)
+        real_replace(path, content, mode)
 
     monkeypatch.setattr(plugins.filesystem_store.store, "replace_file", dies_before_token)
     with pytest.raises(KeyboardInterrupt):
@@ -336,23 +338,8 @@ def _assert_disk_full_run_kept_everything(
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs, or a skip when this process may not mount one (not root)."""
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(
-            "cannot mount a tmpfs here (needs root); test_disk_full_injected covers the same "
-            f"path: {done.stderr.strip()}"
-        )
-    try:
+    with mounted_tmpfs(tmp_path / "tmpfs", "1m", "test_disk_full_injected") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_disk_full_on_a_real_tmpfs(export_folder: Path, tmp_path: Path, tmpfs: Path) -> None:
@@ -361,14 +348,7 @@ def test_disk_full_on_a_real_tmpfs(export_folder: Path, tmp_path: Path, tmpfs: P
     store = FilesystemModelStore(settings.models_dir)
     before_versions = {t: store.versions(t) for t in TENANTS}
     before = answers(settings, store)
-    filler = tmpfs / "filler"
-    with open(filler, "wb", buffering=0) as handle:  # fill the disk up completely
-        try:
-            while True:
-                handle.write(b"\0" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    assert os.statvfs(tmpfs).f_bavail == 0
+    filler = fill_up(tmpfs)  # the disk is full to the last byte
     _assert_disk_full_run_kept_everything(settings, before_versions, before)
     filler.unlink()
     assert not any(o.failed for o in run_once(settings))
@@ -395,10 +375,10 @@ def test_disk_full_injected(
             raise full
         return real_write(path, array)
 
-    def replace_file(path: Path, content: bytes) -> None:
+    def replace_file(path: Path, content: bytes, mode: int | None = None) -> None:
         if path.name == "current":
             raise full
-        real_replace(path, content)
+        real_replace(path, content, mode)
 
     if where == "second array":
         monkeypatch.setattr(mlcore.storage.version_folder, "write_array", write_array)

@@ -66,9 +66,17 @@ class Fault:
 
 
 FAULTS = {
-    "down": Fault({}, ("0", "1", "2"), FETCH_FAILED, down=True),
+    "down": Fault(
+        {},
+        ("0", "1", "2"),
+        "cannot download tenants.csv from Totara at http://127.0.0.1:PORT",
+        down=True,
+    ),
     "tenant list 500": Fault(
-        {"tenants.csv": Behaviour(forever=500)}, ("0", "1", "2"), FETCH_FAILED, {"tenants.csv": 1}
+        {"tenants.csv": Behaviour(forever=500)},
+        ("0", "1", "2"),
+        "Totara answered HTTP 500 for tenants.csv",
+        {"tenants.csv": 1},
     ),
     "slow": Fault(
         {"user_data_1.csv": Behaviour(delay=3 * TIMEOUT)},
@@ -244,7 +252,9 @@ def test_fault_keeps_affected_tenants_serving(
     expected = fault.message.replace("PORT", port)
     rows = read_rows(settings.train_log_path)
     if fault.affected == ("0", "1", "2"):
-        assert rows[-1][2:4] == ["all", FETCH_FAILED]
+        # The contract's message, then the specific reason (issue 14, item 7).
+        assert rows[-1][2] == "all" and rows[-1][3].startswith(FETCH_FAILED + ": ")
+        assert expected in rows[-1][3] and expected in str(summary), rows[-1][3]
     else:
         last = {row[2]: row[3] for row in rows[-3:]}
         assert set(last) == {"0", "1", "2"} and last["0"] == "success"

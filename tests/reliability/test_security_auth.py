@@ -65,10 +65,15 @@ MALFORMED = {
     "fullwidth digits": signed("１７００００００００"),
     "exponent": signed("1.7e9"),
     "huge time": signed("9" * 400),
+    # Python refuses int() of more than 4,300 digits (ValueError, once a 500): capped first.
+    "time of 4,301 digits": signed("9" * 4301),
+    "time of 100,000 digits": signed("1" * 100_000),
+    "zero-padded time of 40 digits": signed(str(int(NOW)).zfill(40)),
     "key one char short": {**GOOD, "X-Totara-Ml-Key": GOOD["X-Totara-Ml-Key"][:-1]},
     "key one char long": {**GOOD, "X-Totara-Ml-Key": GOOD["X-Totara-Ml-Key"] + "0"},
     "key non-hex": {**GOOD, "X-Totara-Ml-Key": "z" * 64},
     "key non-ascii": {**GOOD, "X-Totara-Ml-Key": "é" * 64},
+    "key of 100,000 characters": {**GOOD, "X-Totara-Ml-Key": GOOD["X-Totara-Ml-Key"] * 1563},
     "key is the secret": {**GOOD, "X-Totara-Ml-Key": KEY},
     "hmac instead of sha256": {
         **GOOD,

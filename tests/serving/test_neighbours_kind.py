@@ -90,7 +90,7 @@ def test_similar_items_follow_the_similarity_rows() -> None:
 
 def test_user_scores_match_evaluation_scores_and_downrank_works() -> None:
     model, serving = _knn_model()
-    batch = serving_scores(serving)(np.arange(len(model.arrays["user_ids"])))
+    batch = serving_scores(serving)(np.arange(len(model.user_ids)))
     for user in range(batch.shape[0]):
         np.testing.assert_allclose(model.scores(user, slice(0, len(ITEMS))), batch[user], rtol=1e-6)
         downranked = model.recommend(user, "container_course", 6, seen="downrank")

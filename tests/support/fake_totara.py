@@ -47,6 +47,10 @@ class Behaviour:
         omit_length: Stream without ``Content-Length`` (connection closed at the end).
         location: ``Location`` header to send (with a 3xx status).
         gzip: Send the body gzip-compressed (``Content-Encoding: gzip``).
+        trickle: Send the body one byte at a time, this many seconds apart (each read
+            arrives well within any read timeout: only a total deadline ends it).
+        trickle_headers: Send the status line and headers one byte at a time, this many
+            seconds apart.
     """
 
     statuses: list[int] = field(default_factory=list)
@@ -57,6 +61,8 @@ class Behaviour:
     omit_length: bool = False
     location: str = ""
     gzip: bool = False
+    trickle: float = 0.0
+    trickle_headers: float = 0.0
 
     def next_status(self) -> int | None:
         if self.statuses:
@@ -250,6 +256,9 @@ def _handler_for(totara: FakeTotara) -> type[BaseHTTPRequestHandler]:
         ) -> None:
             totara.record(SeenRequest(self.command, self.path, headers, status))
             behaviour = behaviour or Behaviour()
+            if behaviour.trickle_headers:
+                self._trickle_headers(status, body, behaviour.trickle_headers)
+                return
             self.send_response(status)
             if status == 200:
                 self.send_header("Content-Type", content_type)
@@ -266,14 +275,33 @@ def _handler_for(totara: FakeTotara) -> type[BaseHTTPRequestHandler]:
             if status == 204:
                 return
             sent = body if behaviour.truncate_to is None else body[: behaviour.truncate_to]
+            piece = 1 if behaviour.trickle else 256 * 1024
             try:
-                for start in range(0, len(sent), 256 * 1024):
-                    self.wfile.write(sent[start : start + 256 * 1024])
+                for start in range(0, len(sent), piece):
+                    self.wfile.write(sent[start : start + piece])
+                    if behaviour.trickle:
+                        self.wfile.flush()
+                        time.sleep(behaviour.trickle)
             except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
                 totara.count_aborted_write()
                 self.close_connection = True
                 return
             if behaviour.truncate_to is not None:
                 self.close_connection = True
+
+        def _trickle_headers(self, status: int, body: bytes, seconds: float) -> None:
+            head = (
+                f"HTTP/1.1 {status} OK\r\nContent-Type: text/csv\r\n"
+                f"X-Padding: {'p' * 40}\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode("ascii")
+            self.close_connection = True
+            try:
+                for byte in range(len(head)):
+                    self.wfile.write(head[byte : byte + 1])
+                    self.wfile.flush()
+                    time.sleep(seconds)
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                totara.count_aborted_write()
 
     return Handler

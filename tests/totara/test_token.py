@@ -78,3 +78,20 @@ def test_valid_exactly_within_window(now: int, offset: int) -> None:
     sent = str(max(0, now + offset))
     expected = abs(int(sent) - now) <= 30
     assert token_is_valid(sent, make_token(sent, "secret"), "secret", now) is expected
+
+
+@given(
+    st.one_of(st.text(), st.integers(0, 20_000).map(lambda n: "1" * n)),
+    st.one_of(st.text(), st.integers(0, 200_000).map(lambda n: "a" * n)),
+)
+def test_any_header_values_give_an_answer_never_an_exception(time_value: str, key_value: str) -> None:
+    """Issue 14, item 5: lengths are capped before parsing (``int()`` of 4,301 digits raises)."""
+    assert token_is_valid(time_value, key_value, "k", 1_700_000_000) is False
+
+
+def test_a_valid_token_is_refused_only_when_its_time_string_is_absurdly_long() -> None:
+    now = 1_700_000_000
+    for time_string in (str(now), str(now).zfill(20)):
+        assert token_is_valid(time_string, make_token(time_string, "k"), "k", now)
+    padded = str(now).zfill(21)
+    assert not token_is_valid(padded, make_token(padded, "k"), "k", now)
