@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ServingArrays
 from mlcore.training.evaluation import evaluate
+from mlcore.training.splits import sample_users
 from plugins.lightfm_recommender.budget import TuningPace
 from plugins.lightfm_recommender.features import FeatureMatrices
 
@@ -230,8 +231,4 @@ class LightFMObjective:
 
 def validation_sample(validation: Dataset, max_users: int, seed: int) -> Dataset:
     """``validation`` restricted to at most ``max_users`` seeded-random users."""
-    users = np.unique(validation.user_index)
-    if users.size > max_users:
-        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
-        return validation.with_interactions(np.isin(validation.user_index, users))
-    return validation
+    return sample_users(validation, max_users, seed)
