@@ -23,6 +23,7 @@ from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
 from mlcore.interfaces import ServingArrays
 from mlcore.serving import neighbours
+from mlcore.training.recency import Recency, RecencyKind
 from plugins.implicit_recommender.support import import_implicit, one_blas_thread
 from plugins.implicit_recommender.tuning import StudyTuned
 
@@ -38,6 +39,10 @@ class ItemKNNOptions:
         bm25_k1: BM25 term saturation (``"bm25"`` only).
         bm25_b: BM25 length normalisation (``"bm25"`` only).
         num_threads: Threads; 0 means ``ML_NUM_THREADS``. Deterministic for any number.
+        recency: Each user's query row times ``0.5 ** (age / recency_half_life)``
+            (``off``, ``position`` or ``time``; :mod:`mlcore.training.recency`).
+        recency_half_life: Positions or days at which an interaction weighs half.
+        tune_recency: Recency kinds tuned (default ``["off"]``: the search as before).
     """
 
     similarity: Literal["cosine", "bm25"] = "cosine"
@@ -45,6 +50,9 @@ class ItemKNNOptions:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     num_threads: int = 0
+    recency: RecencyKind = "off"
+    recency_half_life: float = 40.0
+    tune_recency: tuple[RecencyKind, ...] = ("off",)
 
 
 class ItemKNNRecommender(StudyTuned):
@@ -73,7 +81,8 @@ class ItemKNNRecommender(StudyTuned):
             warnings.filterwarnings("ignore", message="Method expects CSR input")
             model.fit(user_items, show_progress=False)
         self.similarity_ = top_k_rows(_without_diagonal(model.similarity), options.neighbours)
-        self.user_items_ = user_items
+        recency = Recency(options.recency, options.recency_half_life)
+        self.user_items_ = recency.weighted(dataset, user_items)
         return self
 
     def export(self) -> ServingArrays:

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ServingArrays
 from mlcore.training.evaluation import evaluate
+from mlcore.training.recency import Recency
 from mlcore.training.splits import sample_users
 from plugins.lightfm_recommender.budget import TuningPace
 from plugins.lightfm_recommender.features import FeatureMatrices
@@ -43,8 +44,17 @@ class TrainingData:
     features: FeatureMatrices
 
     @classmethod
-    def of(cls, dataset: Dataset, features: FeatureMatrices) -> TrainingData:
-        return cls(dataset.interactions.tocoo(), dataset.weights.tocoo(), features)
+    def of(
+        cls, dataset: Dataset, features: FeatureMatrices, params: Mapping[str, Any] | None = None
+    ) -> TrainingData:
+        """``dataset`` as LightFM input; sample weights with the recency of ``params``."""
+        recency = recency_of(params or {})
+        return cls(dataset.interactions.tocoo(), recency.weighted(dataset).tocoo(), features)
+
+
+def recency_of(params: Mapping[str, Any]) -> Recency:
+    """The recency weighting of a parameter set (``off`` when it has none)."""
+    return Recency(params.get("recency", "off"), float(params.get("recency_half_life", 40.0)))
 
 
 def new_model(params: Mapping[str, Any], seed: int) -> Any:
@@ -102,6 +112,8 @@ class SearchSpace:
     max_sampled: tuple[int, int]
     losses: tuple[str, ...]
     fixed: Mapping[str, Any]
+    recency: tuple[str, ...] = ()
+    half_life: tuple[float, float] = (5.0, 500.0)
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         params = dict(self.fixed)
@@ -114,12 +126,25 @@ class SearchSpace:
         params["item_alpha"] = trial.suggest_float("item_alpha", *self.alpha, log=True)
         params["user_alpha"] = trial.suggest_float("user_alpha", *self.alpha, log=True)
         params["max_sampled"] = trial.suggest_int("max_sampled", *self.max_sampled, log=True)
+        if self.recency:  # only when asked for: it changes what the sampler draws
+            params["recency"] = trial.suggest_categorical("recency", list(self.recency))
+            if params["recency"] != "off":
+                params["recency_half_life"] = trial.suggest_float(
+                    "recency_half_life", *self.half_life, log=True
+                )
         return params
 
     def clip(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """``params`` moved inside the bounds (to enqueue the defaults as the first trial)."""
         low_alpha, high_alpha = self.alpha
-        return {
+        clipped: dict[str, Any] = {}
+        if self.recency:
+            kind = params.get("recency", "off")
+            clipped["recency"] = kind if kind in self.recency else self.recency[0]
+            if clipped["recency"] != "off":
+                half_life = params.get("recency_half_life", 40.0)
+                clipped["recency_half_life"] = float(np.clip(half_life, *self.half_life))
+        return clipped | {
             "no_components": int(np.clip(params["no_components"], *self.components)),
             "learning_rate": float(np.clip(params["learning_rate"], *self.learning_rate)),
             "loss": params["loss"] if params["loss"] in self.losses else self.losses[0],
@@ -181,6 +206,9 @@ class LightFMObjective:
 
     def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
         model = new_model(params, self.seed)
+        data = self.data
+        if recency_of(params).kind != "off":
+            data = TrainingData.of(self.train, self.data.features, params)
         user_features = self.data.features.users[self.users]
         trained_seconds = 0.0
         last_seconds: float | None = None
@@ -189,7 +217,7 @@ class LightFMObjective:
                 return
             started = self.clock()
             try:
-                train_epochs(model, self.data, 1, self.num_threads)
+                train_epochs(model, data, 1, self.num_threads)
             except ValueError:  # LightFM: "Not all estimated parameters are finite"
                 score = None
             else:
