@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -20,7 +20,7 @@ from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
 from mlcore.interfaces import ServingArrays
 from mlcore.training.recency import Recency, RecencyKind
-from plugins.implicit_recommender.support import import_implicit, one_blas_thread
+from plugins.implicit_recommender.support import import_implicit, one_blas_thread, options_json
 from plugins.implicit_recommender.tuning import StudyTuned
 
 
@@ -143,7 +143,7 @@ class _FactorRecommender(StudyTuned):
         return {
             "backend": self.backend,
             "algorithm": self.backend,
-            "options": asdict(self.options),
+            "options": options_json(self.options),
             "seed": self.seed,
             "num_threads": self.num_threads,
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -24,7 +24,7 @@ from mlcore.errors import NotFittedError
 from mlcore.interfaces import ServingArrays
 from mlcore.serving import neighbours
 from mlcore.training.recency import Recency, RecencyKind
-from plugins.implicit_recommender.support import import_implicit, one_blas_thread
+from plugins.implicit_recommender.support import import_implicit, one_blas_thread, options_json
 from plugins.implicit_recommender.tuning import StudyTuned
 
 
@@ -105,7 +105,7 @@ class ItemKNNRecommender(StudyTuned):
         return {
             "backend": self.backend,
             "algorithm": self.backend,
-            "options": asdict(self.options),
+            "options": options_json(self.options),
             "num_threads": self.num_threads,
         }
 
