@@ -42,6 +42,6 @@ class EaseOptions:
     num_threads: int = 0
     tune_regularization: tuple[float, float] = (1.0, 5000.0)
     tune_recency: tuple[RecencyKind, ...] = ("off", "position", "time")
-    tune_half_life_positions: tuple[float, float] = (2.0, 500.0)
-    tune_half_life_days: tuple[float, float] = (1.0, 2000.0)
+    tune_half_life_positions: tuple[float, float] = (10.0, 500.0)
+    tune_half_life_days: tuple[float, float] = (7.0, 2000.0)
     tune_max_users: int = 2000
