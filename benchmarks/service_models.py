@@ -102,14 +102,8 @@ class EaseDefault:
         if not hasattr(self, "weights_"):
             raise NotFittedError("used before fit()")
         n_users, n_items = self.rows_.shape
-        return ServingArrays(
-            "item_item",
-            np.zeros((n_users, 0), np.float32),
-            np.zeros(n_users, np.float32),
-            np.zeros((n_items, 0), np.float32),
-            np.zeros(n_items, np.float32),
-            extra={"item_item_weights": self.weights_, **csr_arrays(self.rows_, USER_ITEMS)},
-        )
+        extra = {"item_item_weights": self.weights_, **csr_arrays(self.rows_, USER_ITEMS)}
+        return ServingArrays.without_factors("item_item", n_users, n_items, extra)
 
     def describe(self) -> Mapping[str, Any]:
         return {"backend": "ease-default", "regularization": self.regularization}

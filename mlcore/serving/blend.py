@@ -82,14 +82,7 @@ def blend_arrays(members: Sequence[ServingArrays], weights: Sequence[float]) -> 
         for name, array in member.named_arrays().items():
             extra[member_prefix(index) + name] = array
     n_users, n_items = members[0].user_bias.shape[0], members[0].item_bias.shape[0]
-    return ServingArrays(
-        kind=KIND,
-        user_factors=np.zeros((n_users, 0), dtype=np.float32),
-        user_bias=np.zeros(n_users, dtype=np.float32),
-        item_factors=np.zeros((n_items, 0), dtype=np.float32),
-        item_bias=np.zeros(n_items, dtype=np.float32),
-        extra=extra,
-    )
+    return ServingArrays.without_factors(KIND, n_users, n_items, extra)
 
 
 def member_arrays(arrays: Mapping[str, np.ndarray], index: int) -> dict[str, np.ndarray]:

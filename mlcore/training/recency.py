@@ -16,8 +16,9 @@ the kind and the half-life (``"off"`` included) on the temporal validation split
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,6 +79,33 @@ class Recency:
 
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "half_life": self.half_life}
+
+
+def suggest_recency(
+    trial: Any,
+    kinds: Sequence[str],
+    bounds: tuple[float, float] | Mapping[str, tuple[float, float]],
+) -> dict[str, Any]:
+    """Draw a recency kind and, unless ``off``, its half-life with an Optuna ``trial``.
+
+    Returns option values (``recency``, ``recency_half_life``); the half-life of each kind
+    is its own search parameter (``recency_half_life_<kind>``: positions and days differ).
+    """
+    kind = trial.suggest_categorical("recency", list(kinds))
+    params: dict[str, Any] = {"recency": kind}
+    if kind != "off":
+        low, high = bounds[kind] if isinstance(bounds, Mapping) else bounds
+        params["recency_half_life"] = trial.suggest_float(
+            f"recency_half_life_{kind}", low, high, log=True
+        )
+    return params
+
+
+def recency_trial(kind: str, half_life: float) -> dict[str, Any]:
+    """The search parameters of one recency setting (to enqueue it as a trial)."""
+    if kind == "off":
+        return {"recency": kind}
+    return {"recency": kind, f"recency_half_life_{kind}": half_life}
 
 
 def _ages(dataset: Dataset, kind: RecencyKind) -> np.ndarray:

@@ -31,7 +31,7 @@ from mlcore.errors import BudgetError, ConfigError, NotFittedError
 from mlcore.interfaces import ServingArrays, TuningReport
 from mlcore.serving import item_item, neighbours
 from mlcore.training.evaluation import evaluate, serving_scores
-from mlcore.training.recency import Recency, RecencyKind
+from mlcore.training.recency import Recency, RecencyKind, recency_trial, suggest_recency
 from mlcore.training.splits import sample_users
 from mlcore.training.tuning import StudyConfig, run_study
 from plugins.ease_recommender.closed_form import ease_weights, predicted_seconds
@@ -129,14 +129,7 @@ class EaseRecommender:
         else:
             kind = item_item.KIND
             extra = {item_item.WEIGHTS: self.weights_, **user_items}
-        return ServingArrays(
-            kind=kind,
-            user_factors=np.zeros((n_users, 0), dtype=np.float32),
-            user_bias=np.zeros(n_users, dtype=np.float32),
-            item_factors=np.zeros((n_items, 0), dtype=np.float32),
-            item_bias=np.zeros(n_items, dtype=np.float32),
-            extra=extra,
-        )
+        return ServingArrays.without_factors(kind, n_users, n_items, extra)
 
     def describe(self) -> Mapping[str, Any]:
         return {
@@ -199,21 +192,13 @@ class _EaseObjective:
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         o = self.owner.options
-        params: dict[str, Any] = {
+        bounds = {"position": o.tune_half_life_positions, "time": o.tune_half_life_days}
+        return {
             "regularization": trial.suggest_float(
                 "regularization", *o.tune_regularization, log=True
             ),
-            "recency": trial.suggest_categorical("recency", list(o.tune_recency)),
+            **suggest_recency(trial, o.tune_recency, bounds),
         }
-        if params["recency"] == "position":
-            params["half_life_positions"] = trial.suggest_float(
-                "half_life_positions", *o.tune_half_life_positions, log=True
-            )
-        elif params["recency"] == "time":
-            params["half_life_days"] = trial.suggest_float(
-                "half_life_days", *o.tune_half_life_days, log=True
-            )
-        return params
 
     def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
         started = self.owner.clock()
@@ -242,26 +227,17 @@ class _EaseObjective:
 
 
 def _options_of(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Option values from search parameters (half-lives by recency kind)."""
-    result: dict[str, Any] = {
-        "regularization": float(params["regularization"]),
-        "recency": params["recency"],
-    }
-    if "half_life_positions" in params:
-        result["recency_half_life"] = float(params["half_life_positions"])
-    if "half_life_days" in params:
-        result["recency_half_life"] = float(params["half_life_days"])
-    return result
+    """Option values from a trial's parameters."""
+    names = ("regularization", "recency", "recency_half_life")
+    return {name: params[name] for name in names if name in params}
 
 
 def _params_of(options: EaseOptions) -> dict[str, Any]:
     """The search parameters of ``options`` (to try them first)."""
-    params: dict[str, Any] = {"regularization": options.regularization, "recency": options.recency}
-    if options.recency == "position":
-        params["half_life_positions"] = options.recency_half_life
-    elif options.recency == "time":
-        params["half_life_days"] = options.recency_half_life
-    return params
+    return {
+        "regularization": options.regularization,
+        **recency_trial(options.recency, options.recency_half_life),
+    }
 
 
 def top_k_by_magnitude(weights: np.ndarray, k: int) -> sp.csr_matrix:

@@ -89,17 +89,11 @@ class ItemKNNRecommender(StudyTuned):
         if not hasattr(self, "similarity_"):
             raise NotFittedError("item-knn recommender used before fit()")
         n_users, n_items = self.user_items_.shape
-        return ServingArrays(
-            kind=neighbours.KIND,
-            user_factors=np.zeros((n_users, 0), dtype=np.float32),
-            user_bias=np.zeros(n_users, dtype=np.float32),
-            item_factors=np.zeros((n_items, 0), dtype=np.float32),
-            item_bias=np.zeros(n_items, dtype=np.float32),
-            extra={
-                **neighbours.csr_arrays(self.similarity_, neighbours.SIMILARITY),
-                **neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS),
-            },
-        )
+        extra = {
+            **neighbours.csr_arrays(self.similarity_, neighbours.SIMILARITY),
+            **neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS),
+        }
+        return ServingArrays.without_factors(neighbours.KIND, n_users, n_items, extra)
 
     def describe(self) -> Mapping[str, Any]:
         return {

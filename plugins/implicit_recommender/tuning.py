@@ -18,6 +18,7 @@ from typing import Any
 from mlcore.dataset import Dataset
 from mlcore.interfaces import TuningReport
 from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.recency import recency_trial, suggest_recency
 from mlcore.training.tuning import StudyConfig, run_study
 
 #: Tuned options per backend: name -> (low, high) on a log scale, or a tuple of choices.
@@ -56,11 +57,7 @@ class _Objective:
             else:
                 params[name] = trial.suggest_float(name, *bounds, log=True)
         if len(self.recency) > 1:  # only when asked for: it changes what the sampler draws
-            params["recency"] = trial.suggest_categorical("recency", list(self.recency))
-            if params["recency"] != "off":
-                params["recency_half_life"] = trial.suggest_float(
-                    "recency_half_life", *RECENCY_HALF_LIFE, log=True
-                )
+            params.update(suggest_recency(trial, self.recency, RECENCY_HALF_LIFE))
         return params
 
     def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
@@ -118,9 +115,8 @@ def tune_recommender(
     first = {name: current[name] for name in SPACES[backend]}
     tuned_recency = {"recency", "recency_half_life"} if len(recency) > 1 else set()
     if tuned_recency:
-        first["recency"] = current["recency"] if current["recency"] in recency else recency[0]
-        if first["recency"] != "off":
-            first["recency_half_life"] = current["recency_half_life"]
+        kind = current["recency"] if current["recency"] in recency else recency[0]
+        first.update(recency_trial(kind, current["recency_half_life"]))
     report = run_study(objective, config, first=first)
     keep = set(SPACES[backend]) | ({"iterations"} if iterative else set()) | tuned_recency
     best = {name: value for name, value in report.best_params.items() if name in keep}

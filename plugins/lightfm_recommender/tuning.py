@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ServingArrays
 from mlcore.training.evaluation import evaluate
-from mlcore.training.recency import Recency
+from mlcore.training.recency import Recency, recency_trial, suggest_recency
 from mlcore.training.splits import sample_users
 from plugins.lightfm_recommender.budget import TuningPace
 from plugins.lightfm_recommender.features import FeatureMatrices
@@ -127,11 +127,7 @@ class SearchSpace:
         params["user_alpha"] = trial.suggest_float("user_alpha", *self.alpha, log=True)
         params["max_sampled"] = trial.suggest_int("max_sampled", *self.max_sampled, log=True)
         if self.recency:  # only when asked for: it changes what the sampler draws
-            params["recency"] = trial.suggest_categorical("recency", list(self.recency))
-            if params["recency"] != "off":
-                params["recency_half_life"] = trial.suggest_float(
-                    "recency_half_life", *self.half_life, log=True
-                )
+            params.update(suggest_recency(trial, self.recency, self.half_life))
         return params
 
     def clip(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,10 +136,8 @@ class SearchSpace:
         clipped: dict[str, Any] = {}
         if self.recency:
             kind = params.get("recency", "off")
-            clipped["recency"] = kind if kind in self.recency else self.recency[0]
-            if clipped["recency"] != "off":
-                half_life = params.get("recency_half_life", 40.0)
-                clipped["recency_half_life"] = float(np.clip(half_life, *self.half_life))
+            half_life = float(np.clip(params.get("recency_half_life", 40.0), *self.half_life))
+            clipped = recency_trial(kind if kind in self.recency else self.recency[0], half_life)
         return clipped | {
             "no_components": int(np.clip(params["no_components"], *self.components)),
             "learning_rate": float(np.clip(params["learning_rate"], *self.learning_rate)),
