@@ -15,8 +15,9 @@ class EaseOptions:
     """Options of ``ease``; the model options are where tuning starts.
 
     Attributes:
-        regularization: λ added to the diagonal of ``XᵀX`` (``X`` = ``rating + 1``
-            times the recency multipliers).
+        regularization: λ added to the diagonal of ``XᵀX``.
+        use_ratings: ``X`` holds ``rating + 1`` instead of 1 per interaction (measured
+            worse on the demo data, docs/ease.md).
         recency: ``"off"``, ``"position"`` or ``"time"`` (see
             :mod:`mlcore.training.recency`).
         recency_half_life: Positions or days at which an interaction weighs half.
@@ -35,6 +36,7 @@ class EaseOptions:
     """
 
     regularization: float = 200.0
+    use_ratings: bool = False
     recency: RecencyKind = "off"
     recency_half_life: float = 40.0
     max_items: int = 20_000

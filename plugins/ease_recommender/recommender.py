@@ -1,6 +1,7 @@
 """The ``ease`` recommender: EASE's item-item weights, tuned on the temporal validation split.
 
-Input: ``dataset.weights`` (``rating + 1``) as the (U, I) matrix ``X``. The fitted
+Input: the (U, I) matrix ``X`` of interactions, 1 for each (``use_ratings``:
+``rating + 1``, which measured worse, see docs/ease.md). The fitted
 model is the dense (I, I) matrix ``B`` of :mod:`plugins.ease_recommender.closed_form`;
 a user's score row is their interaction weights times the recency multipliers
 (:class:`mlcore.training.recency.Recency`) times ``B``. Recency weights the query
@@ -95,8 +96,13 @@ class EaseRecommender:
             )
 
     def query_rows(self, dataset: Dataset) -> sp.csr_matrix:
-        """(U, I) rows each user is scored with: weights times recency multipliers."""
-        return self.recency.weighted(dataset)
+        """(U, I) rows each user is scored with: ``X`` times recency multipliers."""
+        return self.recency.weighted(dataset, self.input_matrix(dataset))
+
+    def input_matrix(self, dataset: Dataset) -> sp.csr_matrix:
+        """(U, I) float32 ``X``: 1 per interaction, or ``rating + 1`` with ``use_ratings``."""
+        matrix = dataset.weights if self.options.use_ratings else dataset.interactions
+        return sp.csr_matrix(matrix, dtype=np.float32)
 
     @property
     def recency(self) -> Recency:
@@ -112,7 +118,7 @@ class EaseRecommender:
                 f"ease: one fit of {active:,} items is predicted to take {needed:.0f} CPU s, "
                 f"{max(self._remaining(), 0.0):.0f} s are left"
             )
-        x = sp.csr_matrix(dataset.weights, dtype=np.float32)
+        x = self.input_matrix(dataset)
         self.weights_ = ease_weights(x, self.options.regularization, self.num_threads)
         self.user_items_ = self.query_rows(dataset)
         return self
@@ -217,7 +223,7 @@ class _EaseObjective:
     def _weights(self, regularization: float) -> np.ndarray:
         """EASE weights of ``train`` for λ (the last one is kept: recency trials reuse it)."""
         if self._last is None or self._last[0] != regularization:
-            x = sp.csr_matrix(self.train.weights, dtype=np.float32)
+            x = self.owner.input_matrix(self.train)
             self._last = (regularization, ease_weights(x, regularization, self.owner.num_threads))
         return self._last[1]
 

@@ -39,12 +39,15 @@ def test_closed_form_matches_brute_force_numpy(lam: float) -> None:
     assert weights.dtype == np.float32
 
 
-def test_fit_scores_are_the_weighted_rows_times_b() -> None:
-    dataset = block_dataset()
-    model = make_ease(options=EaseOptions(regularization=20.0)).fit(dataset)
+@pytest.mark.parametrize("use_ratings", [False, True])
+def test_fit_scores_are_the_rows_times_b(use_ratings: bool) -> None:
+    dataset = tiny_dataset()
+    options = EaseOptions(regularization=20.0, use_ratings=use_ratings)
+    model = make_ease(options=options).fit(dataset)
     scores = serving_scores(model.export())(np.arange(dataset.n_users))
-    b = ease_weights(sp.csr_matrix(dataset.weights), 20.0)
-    np.testing.assert_allclose(scores, dataset.weights.toarray() @ b, rtol=1e-4, atol=1e-5)
+    x = dataset.weights if use_ratings else dataset.interactions
+    b = ease_weights(sp.csr_matrix(x), 20.0)
+    np.testing.assert_allclose(scores, x.toarray() @ b, rtol=1e-4, atol=1e-5)
     assert model.export().kind == item_item.KIND
 
 
@@ -54,7 +57,8 @@ def test_recency_weights_the_query_rows_only() -> None:
     model = make_ease(options=options).fit(dataset)
     plain = make_ease(options=EaseOptions(regularization=20.0)).fit(dataset)
     np.testing.assert_array_equal(model.weights_, plain.weights_)
-    expected = Recency("position", 2.0).weighted(dataset).toarray() @ plain.weights_
+    rows = Recency("position", 2.0).weighted(dataset, dataset.interactions)
+    expected = rows.toarray() @ plain.weights_
     np.testing.assert_allclose(
         serving_scores(model.export())(np.arange(dataset.n_users)), expected, rtol=1e-4, atol=1e-5
     )
