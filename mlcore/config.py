@@ -303,7 +303,7 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
     "ML_BLEND": (
         "blend",
         lambda t: _parse_blend(t),
-        "auto: also train ease, implicit-als and item-knn and serve a blend when it beats "
+        "auto: also train ease and implicit-als and serve a blend when it beats "
         "ML_RECOMMENDER on validation; off: ML_RECOMMENDER alone; or a comma-separated "
         "list of partner backends",
     ),
