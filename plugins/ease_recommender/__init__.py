@@ -7,6 +7,8 @@ only (kind ``item_item``, or ``neighbours`` with ``top_k``). See ``docs/ease.md`
 
 from __future__ import annotations
 
+import os
+
 from mlcore.config import Settings
 from mlcore.errors import ConfigError
 from mlcore.hookspecs import hookimpl
@@ -39,9 +41,18 @@ def make_ease(
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"ease option: {message}")
-    threads = options.num_threads or (settings.num_threads if settings else 1)
+    # More BLAS threads than cores only spin: they add CPU seconds, not speed.
+    threads = min(options.num_threads or (settings.num_threads if settings else 1), cores())
     seed = settings.seed if settings else 42
     return EaseRecommender(options, seed=seed, num_threads=threads)
+
+
+def cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 @hookimpl
