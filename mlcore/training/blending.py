@@ -57,6 +57,7 @@ def fit_blend_weights(
     passes: int = 3,
     grid: Sequence[float] = GRID,
     min_gain: float = MIN_GAIN,
+    required: int | None = None,
 ) -> BlendWeights:
     """Weights for ``members`` (each fitted on ``split.train``) by NDCG@10 on ``split.test``.
 
@@ -68,6 +69,9 @@ def fit_blend_weights(
         passes: Most rounds of coordinate ascent.
         grid: Weights tried per member.
         min_gain: Relative NDCG@10 gain a weight change must bring.
+        required: A member that must keep a weight above 0 (the configured
+            ``ML_RECOMMENDER``: a blend is served *around* it); it starts at its best
+            positive grid weight beside the leader.
     """
     validation = sample_users(split.test, max_users, seed)
     users = np.unique(validation.user_index)
@@ -85,12 +89,18 @@ def fit_blend_weights(
     singles = tuple(ndcg(_one_hot(len(members), m)) for m in range(len(members)))
     leader = int(np.argmax(singles))
     weights, best = list(_one_hot(len(members), leader)), singles[leader]
+    if required is not None and required != leader:
+        options = [[*weights[:required], v, *weights[required + 1 :]] for v in grid if v > 0]
+        scored = [(ndcg(option), option) for option in options]
+        best, weights = max(scored, key=lambda pair: pair[0])
     for _ in range(passes):
         changed = False
         for member in range(len(members)):
             if member == leader:
                 continue
             for value in grid:
+                if value == 0 and member == required:
+                    continue
                 trial = [*weights[:member], value, *weights[member + 1 :]]
                 score = ndcg(trial)
                 if score > best * (1.0 + min_gain) + 1e-12:

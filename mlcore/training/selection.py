@@ -237,8 +237,12 @@ class CandidateSelector:
         alone = best_single if self.settings.recommender == AUTO else primary
         if len(fits) == 1 or self.settings.blend == "off":
             return alone.name, (alone,), (1.0,)
+        required = None if self.settings.recommender == AUTO else 0  # the primary
         blend = fit_blend_weights(
-            [f.recommender.export() for f in fits], split, seed=self.settings.seed
+            [f.recommender.export() for f in fits],
+            split,
+            seed=self.settings.seed,
+            required=required,
         )
         alone_ndcg = blend.single_ndcg[fits.index(alone)]
         if blend.members_used < 2 or blend.ndcg <= alone_ndcg:

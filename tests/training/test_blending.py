@@ -75,3 +75,14 @@ def test_standardised_rows_ignore_scale_and_shift(rows: np.ndarray, scale: float
 def test_a_member_without_any_score_spread_contributes_nothing() -> None:
     flat = sp.csr_matrix(np.ones((2, 5)))
     np.testing.assert_array_equal(standardised(flat.toarray()), 0)
+
+
+def test_a_required_member_keeps_a_positive_weight_beside_a_better_leader() -> None:
+    split = temporal_split(tiny_dataset())
+    truth = split.test.interactions.toarray().astype(np.float64)
+    rng = np.random.default_rng(1)
+    members = [scores_as_factors(rng.random(truth.shape)), scores_as_factors(truth)]
+    fitted = fit_blend_weights(members, split, required=0)
+    assert fitted.weights[0] > 0 and fitted.weights[1] == 1.0
+    free = fit_blend_weights(members, split)
+    assert fitted.ndcg <= free.ndcg
