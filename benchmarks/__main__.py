@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1, help="training threads (1: reproducible)")
     parser.add_argument("--datasets", default="", help="comma-separated quality datasets")
     parser.add_argument("--models", default="", help="comma-separated quality models (default all)")
-    parser.add_argument("--protocols", default="random,temporal")
+    parser.add_argument("--protocols", default="random,temporal,positives")
     parser.add_argument("--trials", type=int, default=None, help="tuning trials per model")
     parser.add_argument("--timeout", type=float, default=None, help="tuning seconds per model")
     parser.add_argument("--reuse", action="store_true", help="keep quality results already on disk")

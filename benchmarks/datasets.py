@@ -4,7 +4,9 @@ Every dataset is offered under both protocols of ``../shared/data/README.md``:
 
 * ``random``: a seeded random 80/20 split (MovieLens: of the ratings >= 4 only;
   demo data: of all interactions, which are implicit feedback already);
-* ``temporal``: each user's most recent 20% of interactions are the test set.
+* ``temporal``: each user's most recent 20% of interactions are the test set;
+* ``positives``: only positive interactions (MovieLens: ratings >= 4; demo data:
+  ``rating`` 1) are kept, then ``temporal`` (issue #17's acceptance protocol).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from benchmarks import movielens
 from mlcore.dataset import Dataset
 from mlcore.training.splits import Split, random_split, temporal_split
 
-PROTOCOLS = ("random", "temporal")
+PROTOCOLS = ("random", "temporal", "positives")
 #: Demo sizes by name: (users, items, interactions); each roughly doubles the previous one.
 DEMO_SIZES: dict[str, tuple[int, int, int]] = {
     "demo-tiny": (120, 40, 2_400),  # the smoke test's
@@ -83,4 +85,8 @@ def split(name: str, protocol: str, *, seed: int = 42) -> Split:
         return random_split(dataset, test_fraction=0.2, seed=seed)
     if protocol == "temporal":
         return temporal_split(dataset, test_fraction=0.2)
+    if protocol == "positives":
+        positives = dataset.with_interactions(dataset.ratings == 1)
+        split = temporal_split(positives, test_fraction=0.2)
+        return Split(split.train, split.test, "positive interactions only, temporal per-user")
     raise ValueError(f"unknown protocol {protocol!r}")

@@ -6,6 +6,8 @@ The mapping onto the export model is :mod:`mlcore.demo.movielens` (movies as
 1. ``random``: only ratings >= 4 are interactions; a seeded random 80/20 split of them.
 2. ``temporal``: every rating is an interaction; each user's most recent 20% are the
    test set, and every test interaction counts as relevant (what the user watches next).
+3. ``positives`` (issue #17's acceptance protocol): only ratings >= 4 are interactions
+   (exported and trained on); each user's most recent 20% of them are the test set.
 
 Run ``python -m benchmarks.movielens --export OUT`` to write the data as a Totara export
 folder (tenant ``0``) for ``mlservice train --data-dir OUT``.
@@ -28,7 +30,7 @@ from mlcore.training.splits import Split, random_split, temporal_split
 __all__ = ["DEFAULT_DIR", "PROTOCOLS", "MovieLensMissingError", "load", "protocol_split"]
 __all__ += ["require_dir", "write_export"]
 
-PROTOCOLS = ("random", "temporal")
+PROTOCOLS = ("random", "temporal", "positives")
 
 
 def protocol_split(protocol: str, path: Path | None = None, *, seed: int = 42) -> Split:
@@ -43,6 +45,11 @@ def protocol_split(protocol: str, path: Path | None = None, *, seed: int = 42) -
     if protocol == "temporal":
         split = temporal_split(load(path), test_fraction=0.2)
         return Split(split.train, split.test, "temporal per-user, last 20% of ratings")
+    if protocol == "positives":
+        split = temporal_split(load(path, positives_only=True), test_fraction=0.2)
+        return Split(
+            split.train, split.test, "ratings >= 4 only, temporal per-user, last 20% of them"
+        )
     raise ValueError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
 
 

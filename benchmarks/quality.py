@@ -9,7 +9,12 @@ to ``results/quality/<dataset>__<protocol>__<model>.json`` as soon as it exists,
 a long run can be resumed (``--reuse``) and the tables rebuilt
 (:mod:`benchmarks.quality_tables`).
 
-Models: ``popularity``; ``lightfm-oob`` (LightFM out of the box); ``original-mf``
+Models: ``popularity``; ``lightfm-oob`` (LightFM out of the box); untuned library
+defaults ``als-default-32``, ``als-default-64``, ``bpr-default``, ``ease-default``
+(EASE λ=200); ``service-default`` (the trainer with a default install's settings:
+LightFM with ``ML_BLEND=auto`` and the ``ML_TRAINING_BUDGET``) and ``service-auto``
+(``ML_RECOMMENDER=auto``), both fitted by the trainer's whole procedure on the
+training part; ``original-mf``
 (the original's method, :mod:`benchmarks.original_method`, in its ``mf`` mode;
 ``original-hybrid`` only when asked for by name); ``lightfm-mf``,
 ``lightfm-partial``, ``lightfm-hybrid`` (our plugin, tuned); and every other
@@ -30,6 +35,12 @@ from benchmarks import datasets
 from benchmarks.baselines import LightFMOutOfTheBox
 from benchmarks.common import RESULTS_DIR, load_average, machine
 from benchmarks.original_method import OriginalMethod
+from benchmarks.service_models import (
+    EaseDefault,
+    ImplicitDefault,
+    ServiceConfiguration,
+    service_settings,
+)
 from mlcore.config import Settings, settings_with
 from mlcore.interfaces import Tunable
 from mlcore.plugin_manager import make_plugin_manager
@@ -79,6 +90,7 @@ def candidates(budget: Budget, registry: Registry | None = None) -> list[Candida
             lambda: LightFMOutOfTheBox(seed=budget.seed, num_threads=budget.threads),
         ),
         *(_original(mode, budget) for mode in ORIGINAL_MODES),
+        *library_defaults(budget),
     ]
     for name in sorted(registry.recommenders()):
         if name == "popularity":
@@ -91,7 +103,37 @@ def candidates(budget: Budget, registry: Registry | None = None) -> list[Candida
                 )
         else:
             found.append(Candidate(name, _maker(registry, name, {}, settings)))
+    found += [
+        Candidate(name, _service(recommender, budget))
+        for name, recommender in (("service-default", "lightfm"), ("service-auto", "auto"))
+    ]
     return found
+
+
+def library_defaults(budget: Budget) -> list[Candidate]:
+    """Untuned library defaults beside LightFM out of the box (``benchmarks.service_models``)."""
+    seed, threads = budget.seed, budget.threads
+    return [
+        Candidate(
+            f"als-default-{factors}",
+            lambda factors=factors: ImplicitDefault(
+                "als", factors=factors, seed=seed, num_threads=threads
+            ),
+        )
+        for factors in (32, 64)
+    ] + [
+        Candidate(
+            "bpr-default",
+            lambda: ImplicitDefault("bpr", factors=100, seed=seed, num_threads=threads),
+        ),
+        Candidate("ease-default", lambda: EaseDefault(200.0)),
+    ]
+
+
+def _service(recommender: str, budget: Budget) -> Callable[[], Any]:
+    """The trainer with a default install's settings (and the benchmark's threads and seed)."""
+    settings = service_settings(recommender, threads=budget.threads, seed=budget.seed)
+    return lambda: ServiceConfiguration(settings)
 
 
 def _original(mode: str, budget: Budget) -> Candidate:

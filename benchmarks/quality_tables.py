@@ -15,7 +15,19 @@ from typing import Any
 from benchmarks.common import fmt, markdown_table, ratio
 
 DATASET_ORDER = ("movielens", "demo-small", "demo-medium", "demo-large")
-MODEL_ORDER = ("popularity", "lightfm-oob", "original-mf", "original-hybrid")
+MODEL_ORDER = (
+    "popularity",
+    "lightfm-oob",
+    "als-default-32",
+    "als-default-64",
+    "bpr-default",
+    "ease-default",
+    "original-mf",
+    "original-hybrid",
+)
+#: Untuned library defaults: the service's default configuration is compared with the best.
+LIBRARY_DEFAULTS = MODEL_ORDER[1:6]
+SERVICE_MODELS = ("service-default", "service-auto")
 ORIGINAL = "original-mf"
 DEFAULT_MODEL = "lightfm-hybrid"
 HEADER = (
@@ -54,6 +66,12 @@ def chosen_settings(result: dict[str, Any]) -> str:
         keys += ("regularization", "alpha", "similarity", "neighbours")
         parts = [f"{k}={_short(p[k])}" for k in keys if k in p]
         return ", ".join(parts) + f" ({tuning['trials']} trials)"
+    if describe.get("selection"):
+        selection = describe["selection"]
+        members = ", ".join(
+            f"{m} {w:g}" for m, w in zip(selection["members"], selection["weights"], strict=True)
+        )
+        return f"serves {selection['serving']}: {members}"
     if describe.get("best"):
         best = describe["best"]
         return f"epochs={best['epochs']}, no_components={best['n_components']} (annealing)"
@@ -135,6 +153,27 @@ def render(folder: Path) -> str:
 
 def _verdict(results: list[dict[str, Any]]) -> str:
     by_model = {r["model"]: r["metrics"]["ndcg"] for r in results}
+    return " ".join(
+        part for part in (_service_verdict(by_model), _lightfm_verdict(by_model)) if part
+    )
+
+
+def _service_verdict(by_model: dict[str, float]) -> str:
+    """The service's configurations against the best untuned library default of the run."""
+    defaults = {name: by_model[name] for name in LIBRARY_DEFAULTS if name in by_model}
+    if not defaults:
+        return ""
+    best = max(defaults, key=lambda name: defaults[name])
+    lines = [
+        f"**{name} ÷ best untuned library default ({best}, {defaults[best]:.4f}): "
+        f"{ratio(by_model[name], defaults[best]):.3f}×**"
+        for name in SERVICE_MODELS
+        if name in by_model
+    ]
+    return "; ".join(lines) + "." if lines else ""
+
+
+def _lightfm_verdict(by_model: dict[str, float]) -> str:
     ours = by_model.get(DEFAULT_MODEL)
     if ours is None:
         return ""

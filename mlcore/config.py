@@ -80,6 +80,8 @@ class Settings:
     download_deadline: float = 600.0
     training_run_deadline: float = 0.0
     max_export_bytes: int = 2 * 1024**3
+    blend: str = "auto"
+    training_wall_cap: float = 900.0
 
     @property
     def testing(self) -> bool:
@@ -132,6 +134,17 @@ def _parse_json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("expected a JSON object")
     return value
+
+
+def _parse_blend(text: str) -> str:
+    """``auto``, ``off`` or a comma-separated list of backend names (normalised)."""
+    value = text.strip().lower()
+    if value in ("auto", "off"):
+        return value
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or any(not name.replace("-", "").replace("_", "").isalnum() for name in names):
+        raise ValueError("expected auto, off or a comma-separated list of recommender names")
+    return ",".join(names)
 
 
 def _choice(*choices: str) -> Any:
@@ -221,11 +234,16 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         int,
         "Hyperparameter trials per tenant (0 disables tuning)",
     ),
-    "ML_TUNING_TIMEOUT": ("tuning_timeout", float, "Seconds of tuning per tenant at most"),
+    "ML_TUNING_TIMEOUT": (
+        "tuning_timeout",
+        float,
+        "CPU seconds of tuning per backend and tenant at most",
+    ),
     "ML_TRAINING_BUDGET": (
         "training_budget",
         float,
-        "Seconds per tenant from loading to the end of the final fit, tuning included "
+        "Process CPU seconds per tenant from loading to the end of the final fit, tuning "
+        "and blend partners included, so a busy machine trains the same model "
         "(0: no limit but ML_TUNING_TIMEOUT)",
     ),
     "ML_RELOAD_INTERVAL": (
@@ -281,6 +299,19 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         "max_export_bytes",
         int,
         "Largest export file accepted, in bytes (gzip counted decoded)",
+    ),
+    "ML_BLEND": (
+        "blend",
+        lambda t: _parse_blend(t),
+        "auto: also train ease and implicit-als and serve a blend when it beats "
+        "ML_RECOMMENDER on validation; off: ML_RECOMMENDER alone; or a comma-separated "
+        "list of partner backends",
+    ),
+    "ML_TRAINING_WALL_CAP": (
+        "training_wall_cap",
+        float,
+        "Wall-clock seconds per tenant after which no further candidate starts, logged "
+        "(a safety cap; the budget itself is ML_TRAINING_BUDGET CPU seconds; 0: none)",
     ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
@@ -350,6 +381,7 @@ def _validated(settings: Settings) -> Settings:
         (settings.download_deadline > 0, "ML_DOWNLOAD_DEADLINE must be > 0"),
         (settings.training_run_deadline >= 0, "ML_TRAINING_RUN_DEADLINE must be >= 0"),
         (settings.max_export_bytes >= 1, "ML_MAX_EXPORT_BYTES must be >= 1"),
+        (settings.training_wall_cap >= 0, "ML_TRAINING_WALL_CAP must be >= 0"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

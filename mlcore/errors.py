@@ -86,3 +86,7 @@ class ModelStoreError(MLCoreError):
 
 class ModelNotFoundError(ModelStoreError):
     """No published version exists for the requested tenant (or version)."""
+
+
+class BudgetError(MLCoreError):
+    """A training step cannot fit the time budget it was given; the message says why."""

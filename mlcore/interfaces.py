@@ -51,6 +51,21 @@ class ServingArrays:
     item_bias: np.ndarray
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
+    @classmethod
+    def without_factors(
+        cls, kind: str, n_users: int, n_items: int, extra: Mapping[str, np.ndarray]
+    ) -> ServingArrays:
+        """Arrays of a kind that scores without factors (``neighbours``, ``item_item``,
+        ``blend``): width-0 factors, zero biases, and the kind's own ``extra`` arrays."""
+        return cls(
+            kind=kind,
+            user_factors=np.zeros((n_users, 0), dtype=np.float32),
+            user_bias=np.zeros(n_users, dtype=np.float32),
+            item_factors=np.zeros((n_items, 0), dtype=np.float32),
+            item_bias=np.zeros(n_items, dtype=np.float32),
+            extra=extra,
+        )
+
     def named_arrays(self) -> dict[str, np.ndarray]:
         """Every array by its artifact name: the four factor arrays and ``extra``."""
         return {

@@ -23,6 +23,7 @@ from mlcore.config import Settings
 from mlcore.errors import ConfigError
 from mlcore.serving.tenant_model import TenantModel
 from mlcore.totara.tls import tls_verify
+from mlcore.training.candidates import CandidateRecord
 from mlcore.training.train_log import last_training_summary
 from service.model_summary import served_ndcg
 from service.training_status import WHOLE_RUN, LastTraining, last_trainings
@@ -166,7 +167,8 @@ class HealthCheck:
 
 def tenant_fields(tenant: str, model: TenantModel) -> dict[str, str]:
     """New per-tenant keys: version, training time, validation NDCG, backend, message,
-    and ``model_fallback_<t>`` when a kept version stands in for a broken current one."""
+    ``model_fallback_<t>`` when a kept version stands in for a broken current one, and
+    ``model_candidates_<t>`` when candidates were trained (NDCG@10, weight, seconds)."""
     manifest = model.manifest
     trained_at = manifest.get("trained_at")
     fields = {
@@ -181,6 +183,9 @@ def tenant_fields(tenant: str, model: TenantModel) -> dict[str, str]:
             f"current version {model.fallback.current} cannot be served: "
             f"{model.fallback.reason}; serving kept version {model.version}"
         )
+    candidates = _candidates(manifest)
+    if candidates:
+        fields[f"model_candidates_{tenant}"] = candidates
     return fields
 
 
@@ -208,6 +213,15 @@ def training_fields(
                 f"No model: the last training ({training.timestamp}) failed: {training.message}"
             )
     return fields
+
+
+def _candidates(manifest: Mapping[str, Any]) -> str:
+    """``"lightfm ndcg 0.1049 weight 1 30 s; ease ..."`` from the manifest's selection."""
+    selection = manifest.get("selection")
+    if not isinstance(selection, Mapping) or not isinstance(selection.get("candidates"), list):
+        return ""
+    records = [CandidateRecord.from_dict(c) for c in selection["candidates"] if isinstance(c, Mapping)]
+    return "; ".join(record.summary() for record in records)
 
 
 def _status_ok(response: requests.Response) -> bool:

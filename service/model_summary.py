@@ -64,13 +64,16 @@ class ModelSummary:
 
 
 def served_ndcg(manifest: Mapping[str, Any]) -> float | None:
-    """Validation NDCG@10 of the backend that serves (the model, or popularity after the gate)."""
+    """Validation NDCG@10 of what serves (the model or blend, or popularity after the gate)."""
     validation = manifest.get("validation")
     if not isinstance(validation, Mapping):
         return None
     promoted = validation.get("promoted")
-    key = "model" if promoted == manifest.get("requested_recommender", promoted) else promoted
-    return _ndcg(validation.get(key)) if isinstance(key, str) else None
+    requested = manifest.get("requested_recommender", promoted)
+    # "model" is what the trainer chose (the requested backend, a blend, or with
+    # ML_RECOMMENDER=auto another backend); popularity has its own entry after the gate.
+    key = BASELINE if promoted == BASELINE and requested != BASELINE else "model"
+    return _ndcg(validation.get(key))
 
 
 def _ndcg(metrics: Any) -> float | None:

@@ -163,7 +163,9 @@ def _log_not_started(settings: Settings, error: MLCoreError) -> None:
 
 def append_run_row(settings: Settings, message: str) -> None:
     """One ``all`` row about a whole run; a log that cannot be written is logged."""
-    algorithm = settings.algorithm if settings.recommender == "lightfm" else settings.recommender
+    algorithm = (
+        settings.algorithm if settings.recommender in ("lightfm", "auto") else settings.recommender
+    )
     try:
         append_rows(settings.train_log_path, [LogRow(run_timestamp(), algorithm, "all", message)])
     except OSError as exc:

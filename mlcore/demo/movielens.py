@@ -31,7 +31,7 @@ from mlcore.item_types import COMPONENT_INDEX, COMPONENTS
 from mlcore.totara.tables import USER_DATA_HEADER
 
 #: ``../shared/data/ml-latest-small`` relative to the repository root (a source checkout).
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
+DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-latest-small"
 ITEM_TYPE = "engage_article"
 POSITIVE_STARS = 4.0
 _TOPIC_DROP = re.compile(r"[\"'\-,.\s]")

@@ -7,12 +7,14 @@ all score through this table.
 
 from __future__ import annotations
 
+from mlcore.serving.blend import BlendKind
 from mlcore.serving.factors import FactorsKind
+from mlcore.serving.item_item import ItemItemKind
 from mlcore.serving.kind import ServingKind
 from mlcore.serving.neighbours import NeighboursKind
 
 SERVING_KINDS: dict[str, type[ServingKind]] = {
-    kind.name: kind for kind in (FactorsKind, NeighboursKind)
+    kind.name: kind for kind in (FactorsKind, NeighboursKind, ItemItemKind, BlendKind)
 }
 
 

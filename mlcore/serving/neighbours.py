@@ -48,6 +48,28 @@ def csr_from_arrays(
     )
 
 
+def check_csr_arrays(
+    arrays: Mapping[str, np.ndarray], names: tuple[str, str, str], rows: int, n_items: int
+) -> None:
+    """Check that ``names`` form a valid CSR matrix of ``rows`` rows over ``n_items`` items.
+
+    Raises:
+        ValueError: Naming the missing or invalid array.
+    """
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise ValueError(f"serving array(s) {', '.join(missing)} missing")
+    indptr, indices, data = (np.asarray(arrays[name]) for name in names)
+    if indptr.shape != (rows + 1,) or indices.shape != data.shape:
+        raise ValueError(f"serving arrays {', '.join(names)} do not form a CSR of {rows} rows")
+    if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"serving array {names[0]} is not a valid CSR row pointer")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_items):
+        raise ValueError(f"serving array {names[1]} has item indices out of range")
+    if not all_finite(data):
+        raise ValueError(f"serving array {names[2]} contains NaN or infinite values")
+
+
 class NeighboursKind(ServingKind):
     """A user's weighted item row times the item-item similarity."""
 
@@ -56,21 +78,8 @@ class NeighboursKind(ServingKind):
     @classmethod
     def check(cls, arrays: Mapping[str, np.ndarray], n_users: int, n_items: int) -> None:
         super().check(arrays, n_users, n_items)
-        for names, rows in ((SIMILARITY, n_items), (USER_ITEMS, n_users)):
-            missing = [name for name in names if name not in arrays]
-            if missing:
-                raise ValueError(f"serving kind {KIND!r} needs array(s) {', '.join(missing)}")
-            indptr, indices, data = (np.asarray(arrays[name]) for name in names)
-            if indptr.shape != (rows + 1,) or indices.shape != data.shape:
-                raise ValueError(
-                    f"serving arrays {', '.join(names)} do not form a CSR of {rows} rows"
-                )
-            if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
-                raise ValueError(f"serving array {names[0]} is not a valid CSR row pointer")
-            if indices.size and (indices.min() < 0 or indices.max() >= n_items):
-                raise ValueError(f"serving array {names[1]} has item indices out of range")
-            if not all_finite(data):
-                raise ValueError(f"serving array {names[2]} contains NaN or infinite values")
+        check_csr_arrays(arrays, SIMILARITY, n_items, n_items)
+        check_csr_arrays(arrays, USER_ITEMS, n_users, n_items)
 
     @property
     def _n_items(self) -> int:

@@ -12,7 +12,6 @@ instead, with the reason in the manifest and log.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +23,9 @@ from mlcore.errors import MLCoreError
 from mlcore.interfaces import Budgeted, ModelArtifact, Recommender, Tunable, TuningReport
 from mlcore.serving.artifact import SUCCESS, build_artifact, skipped_artifact
 from mlcore.training.baseline import BASELINE, PopularityRecommender
+from mlcore.training.budget import TenantBudget, cpu_seconds
 from mlcore.training.outcome import TenantOutcome
+from mlcore.training.selection import AUTO, BLEND, DEFAULT_PRIMARY, CandidateSelector
 from mlcore.training.splits import Split, temporal_split
 from mlcore.training.validation import Validation, validate
 
@@ -57,15 +58,15 @@ class TenantFitter:
     Args:
         settings: Recommender name, mode, seed, tuning and time budgets.
         make_recommender: Builds a recommender by plugin name.
-        clock: Seconds (injectable for tests); the time budget counts from
-            :meth:`fit_tenant`'s ``started``.
+        clock: The budget's clock, process CPU seconds (injectable for tests); the
+            time budget counts from :meth:`fit_tenant`'s ``started``.
     """
 
     def __init__(
         self,
         settings: Settings,
         make_recommender: RecommenderFactory,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = cpu_seconds,
     ) -> None:
         self.settings = settings
         self.make_recommender = make_recommender
@@ -77,6 +78,7 @@ class TenantFitter:
         ``algorithm`` the configured recommender describes (LightFM: its mode, from
         ``ML_RECOMMENDATION_ALGORITHM``), else its plugin name."""
         name = self.settings.recommender
+        name = DEFAULT_PRIMARY if name == AUTO else name
         try:
             described = self.make_recommender(name).describe().get("algorithm")
         except MLCoreError:
@@ -88,8 +90,8 @@ class TenantFitter:
 
         Args:
             dataset: The whole tenant.
-            started: When work on the tenant began (loading included), for the time
-                budget; now when omitted.
+            started: The budget clock's reading when work on the tenant began
+                (loading included); now when omitted.
         """
         started = self.clock() if started is None else started
         skip = _skip_reason(dataset)
@@ -97,6 +99,8 @@ class TenantFitter:
             artifact = skipped_artifact(dataset.tenant, skip, algorithm=self.algorithm)
             return FittedTenant(artifact, TenantOutcome(dataset.tenant, skip, self.algorithm))
         split = temporal_split(dataset)
+        if self._selects():
+            return self._fit_selected(dataset, split, started)
         chosen = self.settings.recommender
         candidate = self.make_recommender(chosen)
         tuning = self._fit_on_train(candidate, split, started)
@@ -130,6 +134,54 @@ class TenantFitter:
             tuning=tuning,
             validation=validation,
             promoted=promoted,
+        )
+        return FittedTenant(artifact, outcome)
+
+    def _selects(self) -> bool:
+        """Whether candidates are trained and selected (``ML_BLEND`` or ``ML_RECOMMENDER=auto``)
+        rather than ``ML_RECOMMENDER`` alone, exactly as before (``ML_BLEND=off``)."""
+        name = self.settings.recommender
+        return name == AUTO or (self.settings.blend != "off" and name != BASELINE)
+
+    def _fit_selected(self, dataset: Dataset, split: Split, started: float) -> FittedTenant:
+        """Train the candidates on ``split``, choose what serves, fit it on ``dataset``."""
+        settings = self.settings
+        budget = TenantBudget(
+            settings.training_budget, settings.training_wall_cap, started=started, clock=self.clock
+        )
+        selector = CandidateSelector(settings, self.make_recommender, budget)
+        selection = selector.select(split)
+        promoted, reason = self._gate(dataset.tenant, selection.name, selection.validation)
+        fit_started = self.clock()
+        if promoted == BASELINE:
+            serving = PopularityRecommender().fit(dataset).export()
+            described: dict[str, Any] = {"backend": BASELINE}
+        else:
+            selection, serving = selector.final_fit(selection, dataset)
+            promoted = selection.name
+            described = {m.name: dict(m.recommender.describe()) for m in selection.members}
+        primary = next((m for m in selection.members if m.name == selection.primary), None)
+        tuning = primary.tuning if primary is not None else None
+        details = {
+            "seed": settings.seed,
+            "validation": selection.validation.as_manifest(promoted, reason),
+            "tuning": _tuning_manifest(tuning),
+            "fit_seconds": self.clock() - fit_started,
+            "recommender": described if promoted != BLEND else {"members": described},
+            "requested_recommender": settings.recommender,
+            "selection": selection.as_manifest(),
+        }
+        artifact = build_artifact(
+            dataset, serving, backend=promoted, algorithm=self.algorithm, details=details
+        )
+        outcome = TenantOutcome(
+            dataset.tenant,
+            SUCCESS,
+            self.algorithm,
+            tuning=tuning,
+            validation=selection.validation,
+            promoted=promoted,
+            candidates=selection.records,
         )
         return FittedTenant(artifact, outcome)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from mlcore.interfaces import TuningReport
+from mlcore.training.candidates import CandidateRecord
 from mlcore.training.train_log import LogRow
 from mlcore.training.validation import Validation
 
@@ -23,6 +24,8 @@ class TenantOutcome:
         validation: Validation metrics, when a model was validated.
         promoted: The backend that serves (the requested one or ``popularity``).
         seconds: Wall time of the tenant, loading included.
+        candidates: Every candidate trained for the tenant (blend or ``auto``):
+            validation NDCG@10, weight, seconds, or why it was skipped.
     """
 
     tenant: str
@@ -34,6 +37,7 @@ class TenantOutcome:
     validation: Validation | None = None
     promoted: str | None = None
     seconds: float = 0.0
+    candidates: tuple[CandidateRecord, ...] = ()
 
     def published(self, version: str, seconds: float) -> TenantOutcome:
         """This outcome with the published version and the tenant's total seconds."""

@@ -48,3 +48,13 @@ def random_split(dataset: Dataset, *, test_fraction: float = 0.2, seed: int = 10
         dataset.with_interactions(is_test),
         f"random seed={seed}",
     )
+
+
+def sample_users(part: Dataset, max_users: int, seed: int) -> Dataset:
+    """``part`` restricted to at most ``max_users`` seeded-random users (for cheap scoring)."""
+    users = np.unique(part.user_index)
+    if users.size <= max_users:
+        return part
+    chosen = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+    return part.with_interactions(np.isin(part.user_index, chosen))
+

@@ -66,7 +66,7 @@ class Trainer:
         self.settings = settings
         self.source = source
         self.store = store
-        self.fitter = TenantFitter(settings, make_recommender, clock)
+        self.fitter = TenantFitter(settings, make_recommender)
         self.clock = clock
         #: Why the last run could not write ``train_summary.log`` (None: it could).
         self.log_failure: str | None = None
@@ -155,9 +155,10 @@ class Trainer:
     def train_tenant(self, tenant: str) -> TenantOutcome:
         """Load, fit and publish one tenant; on failure keep its previous version."""
         started = self.clock()
+        budget_started = self.fitter.clock()  # the budget counts loading too
         try:
             dataset = load_tenant_dataset(self.source, tenant)
-            fitted = self.fitter.fit_tenant(dataset, started)
+            fitted = self.fitter.fit_tenant(dataset, budget_started)
             version = self.store.publish(tenant, fitted.artifact)
         except Exception as exc:  # noqa: BLE001 - isolate tenants (contract §13.11)
             log.exception("tenant %s failed; its previous model keeps serving: %s", tenant, exc)

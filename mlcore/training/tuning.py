@@ -13,13 +13,13 @@ as the tuning history.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mlcore.errors import MLCoreError
 from mlcore.interfaces import TuningReport
+from mlcore.training.budget import cpu_seconds
 
 Pruner = Literal["successive_halving", "hyperband", "none"]
 
@@ -42,8 +42,9 @@ class StudyConfig:
 
     Attributes:
         trials: Maximum number of trials.
-        timeout: Seconds for the whole search; a running trial stops at its next
-            checkpoint once they are spent.
+        timeout: CPU seconds for the whole search (see :func:`run_study`'s clock); a
+            running trial stops at its next checkpoint once they are spent, and no
+            trial starts after.
         seed: Seed of the TPE sampler.
         storage: SQLAlchemy URL (e.g. ``sqlite:///tuning/0.sqlite3``), or None for memory.
         study_name: A fresh name per run.
@@ -72,9 +73,9 @@ def run_study(
     objective: EpochwiseObjective,
     config: StudyConfig,
     *,
-    first: Mapping[str, Any] | None = None,
+    first: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     stop: Callable[[], bool] | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = cpu_seconds,
 ) -> TuningReport:
     """Search, then report every trial and the best configuration.
 
@@ -82,11 +83,13 @@ def run_study(
         objective: Suggests configurations and scores them epoch by epoch.
         config: Budget, seed, storage.
         first: A configuration tried first (e.g. the current defaults), so the
-            search never reports worse than it on validation.
+            search never reports worse than it on validation; or a list of them,
+            tried in order.
         stop: Checked after each trial; True ends the search (e.g. a time budget
             that must keep room for the final fit). A trial that yields no
             checkpoint at all counts as pruned.
-        clock: Monotonic seconds (injectable for tests).
+        clock: The budget's clock: process CPU seconds (so a busy machine runs the
+            same trials), injectable for tests. ``config.timeout`` counts on it.
     """
     import optuna  # noqa: PLC0415 - optional heavy import, only when tuning
 
@@ -103,16 +106,12 @@ def run_study(
             ),
             pruner=_pruner(optuna, config),
         )
-        if first is not None:
-            study.enqueue_trial(dict(first))
+        for configuration in [first] if isinstance(first, Mapping) else first or []:
+            study.enqueue_trial(dict(configuration))
         trial_fn = _trial_function(optuna, objective, config, deadline, clock)
-        callbacks = [] if stop is None else [_stopper(stop)]
-        study.optimize(
-            trial_fn,
-            n_trials=max(config.trials, 1),
-            timeout=max(config.timeout, 0.0),
-            callbacks=callbacks,
-        )
+        spent: Callable[[], bool] = lambda: clock() >= deadline  # noqa: E731
+        callbacks = [_stopper(spent), *([] if stop is None else [_stopper(stop)])]
+        study.optimize(trial_fn, n_trials=max(config.trials, 1), callbacks=callbacks)
         return _report(study.trials, config)
     finally:
         if storage is not None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
+import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
 from mlcore.interfaces import ServingArrays
-from plugins.implicit_recommender.support import import_implicit, one_blas_thread
+from mlcore.training.recency import Recency, RecencyKind
+from plugins.implicit_recommender.support import import_implicit, one_blas_thread, options_json
 from plugins.implicit_recommender.tuning import StudyTuned
 
 
@@ -38,6 +40,10 @@ class ImplicitALSOptions:
         num_threads: Training threads; 0 means ``ML_NUM_THREADS``. ALS is
             deterministic for any number of threads.
         seed: Initialisation seed; None means ``ML_SEED``.
+        recency: Confidences times ``0.5 ** (age / recency_half_life)``: ``off``,
+            ``position`` or ``time`` (:mod:`mlcore.training.recency`).
+        recency_half_life: Positions or days at which an interaction weighs half.
+        tune_recency: Recency kinds tuned (default ``["off"]``: the search as before).
     """
 
     factors: int = 64
@@ -47,6 +53,9 @@ class ImplicitALSOptions:
     use_cg: bool = True
     num_threads: int = 0
     seed: int | None = None
+    recency: RecencyKind = "off"
+    recency_half_life: float = 40.0
+    tune_recency: tuple[RecencyKind, ...] = ("off",)
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,15 @@ class _FactorRecommender(StudyTuned):
     def fit(self, dataset: Dataset) -> Self:
         with one_blas_thread():
             model = self._new_model(self.options.iterations)
-            model.fit(dataset.weights.tocsr(), show_progress=False)
+            model.fit(self._weights(dataset), show_progress=False)
         self._keep(model)
         return self
+
+    def _weights(self, dataset: Dataset) -> sp.csr_matrix:
+        """``dataset.weights`` times the recency multipliers of the options (if any)."""
+        options = self.options
+        kind: RecencyKind = getattr(options, "recency", "off")  # BPR has none
+        return Recency(kind, getattr(options, "recency_half_life", 40.0)).weighted(dataset)
 
     def fit_in_steps(self, dataset: Dataset, step: int, total: int) -> Iterator[int]:
         """Fit ``total`` iterations ``step`` at a time; after each, ``export()`` is current.
@@ -100,7 +115,7 @@ class _FactorRecommender(StudyTuned):
         """
         with one_blas_thread():
             model = self._new_model(step)
-        weights = dataset.weights.tocsr()
+        weights = self._weights(dataset)
         for done in range(step, total + 1, step):
             with one_blas_thread():
                 model.fit(weights, show_progress=False)  # continues from the current factors
@@ -128,7 +143,7 @@ class _FactorRecommender(StudyTuned):
         return {
             "backend": self.backend,
             "algorithm": self.backend,
-            "options": asdict(self.options),
+            "options": options_json(self.options),
             "seed": self.seed,
             "num_threads": self.num_threads,
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -23,7 +23,8 @@ from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
 from mlcore.interfaces import ServingArrays
 from mlcore.serving import neighbours
-from plugins.implicit_recommender.support import import_implicit, one_blas_thread
+from mlcore.training.recency import Recency, RecencyKind
+from plugins.implicit_recommender.support import import_implicit, one_blas_thread, options_json
 from plugins.implicit_recommender.tuning import StudyTuned
 
 
@@ -38,6 +39,10 @@ class ItemKNNOptions:
         bm25_k1: BM25 term saturation (``"bm25"`` only).
         bm25_b: BM25 length normalisation (``"bm25"`` only).
         num_threads: Threads; 0 means ``ML_NUM_THREADS``. Deterministic for any number.
+        recency: Each user's query row times ``0.5 ** (age / recency_half_life)``
+            (``off``, ``position`` or ``time``; :mod:`mlcore.training.recency`).
+        recency_half_life: Positions or days at which an interaction weighs half.
+        tune_recency: Recency kinds tuned (default ``["off"]``: the search as before).
     """
 
     similarity: Literal["cosine", "bm25"] = "cosine"
@@ -45,6 +50,9 @@ class ItemKNNOptions:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     num_threads: int = 0
+    recency: RecencyKind = "off"
+    recency_half_life: float = 40.0
+    tune_recency: tuple[RecencyKind, ...] = ("off",)
 
 
 class ItemKNNRecommender(StudyTuned):
@@ -73,30 +81,25 @@ class ItemKNNRecommender(StudyTuned):
             warnings.filterwarnings("ignore", message="Method expects CSR input")
             model.fit(user_items, show_progress=False)
         self.similarity_ = top_k_rows(_without_diagonal(model.similarity), options.neighbours)
-        self.user_items_ = user_items
+        recency = Recency(options.recency, options.recency_half_life)
+        self.user_items_ = recency.weighted(dataset, user_items)
         return self
 
     def export(self) -> ServingArrays:
         if not hasattr(self, "similarity_"):
             raise NotFittedError("item-knn recommender used before fit()")
         n_users, n_items = self.user_items_.shape
-        return ServingArrays(
-            kind=neighbours.KIND,
-            user_factors=np.zeros((n_users, 0), dtype=np.float32),
-            user_bias=np.zeros(n_users, dtype=np.float32),
-            item_factors=np.zeros((n_items, 0), dtype=np.float32),
-            item_bias=np.zeros(n_items, dtype=np.float32),
-            extra={
-                **neighbours.csr_arrays(self.similarity_, neighbours.SIMILARITY),
-                **neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS),
-            },
-        )
+        extra = {
+            **neighbours.csr_arrays(self.similarity_, neighbours.SIMILARITY),
+            **neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS),
+        }
+        return ServingArrays.without_factors(neighbours.KIND, n_users, n_items, extra)
 
     def describe(self) -> Mapping[str, Any]:
         return {
             "backend": self.backend,
             "algorithm": self.backend,
-            "options": asdict(self.options),
+            "options": options_json(self.options),
             "num_threads": self.num_threads,
         }
 

@@ -8,10 +8,13 @@ install it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
+from typing import Any
 
 from mlcore.config import Settings
 from mlcore.errors import ConfigError
@@ -71,3 +74,9 @@ def check_positive(options: object, *names: str) -> None:
         value = getattr(options, name)
         if value <= 0:
             raise ConfigError(f"option {name} must be > 0, got {value}")
+
+
+def options_json(options: Any) -> dict[str, Any]:
+    """The options dataclass as JSON values (tuples become lists), for ``describe``."""
+    result: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(options)))
+    return result

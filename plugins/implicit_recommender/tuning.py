@@ -18,6 +18,7 @@ from typing import Any
 from mlcore.dataset import Dataset
 from mlcore.interfaces import TuningReport
 from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.recency import recency_trial, suggest_recency
 from mlcore.training.tuning import StudyConfig, run_study
 
 #: Tuned options per backend: name -> (low, high) on a log scale, or a tuple of choices.
@@ -30,6 +31,8 @@ SPACES: dict[str, dict[str, Any]] = {
     },
     "item-knn": {"similarity": ("cosine", "bm25"), "neighbours": (5, 500)},
 }
+#: Bounds of a tuned recency half-life (positions or days; log scale).
+RECENCY_HALF_LIFE = (5.0, 500.0)
 #: (iterations per checkpoint, most iterations) of the iterative backends.
 SCHEDULES = {"implicit-als": (1, 30), "implicit-bpr": (10, 300)}
 
@@ -42,6 +45,7 @@ class _Objective:
     make: Callable[[Mapping[str, Any]], Any]
     train: Dataset
     validation: Dataset
+    recency: tuple[str, ...] = ()
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -52,6 +56,8 @@ class _Objective:
                 params[name] = trial.suggest_int(name, *bounds, log=True)
             else:
                 params[name] = trial.suggest_float(name, *bounds, log=True)
+        if len(self.recency) > 1:  # only when asked for: it changes what the sampler draws
+            params.update(suggest_recency(trial, self.recency, RECENCY_HALF_LIFE))
         return params
 
     def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
@@ -91,7 +97,8 @@ def tune_recommender(
             **_collaborators(recommender),
         )
 
-    objective = _Objective(backend, make, train, validation)
+    recency = tuple(getattr(recommender.options, "tune_recency", ("off",)))
+    objective = _Objective(backend, make, train, validation, recency)
     iterative = backend in SCHEDULES
     step = SCHEDULES[backend][0] if iterative else 1
     config = StudyConfig(
@@ -106,8 +113,12 @@ def tune_recommender(
     )
     current = asdict(recommender.options)
     first = {name: current[name] for name in SPACES[backend]}
+    tuned_recency = {"recency", "recency_half_life"} if len(recency) > 1 else set()
+    if tuned_recency:
+        kind = current["recency"] if current["recency"] in recency else recency[0]
+        first.update(recency_trial(kind, current["recency_half_life"]))
     report = run_study(objective, config, first=first)
-    keep = set(SPACES[backend]) | ({"iterations"} if iterative else set())
+    keep = set(SPACES[backend]) | ({"iterations"} if iterative else set()) | tuned_recency
     best = {name: value for name, value in report.best_params.items() if name in keep}
     return replace(report, best_params=best)
 

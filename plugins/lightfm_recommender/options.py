@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlcore.training.recency import RecencyKind
 from plugins.lightfm_recommender.features import Mode
 from plugins.lightfm_recommender.text_features import TextLimits
 from plugins.lightfm_recommender.tuning import SearchSpace
@@ -62,6 +63,12 @@ class LightFMOptions:
         text_max_terms: ``hybrid``: TF-IDF terms kept per side, the most frequent.
         text_min_df: ``hybrid``: documents a term must appear in (1: the contract's
             scikit-learn default).
+        recency: Sample weights times ``0.5 ** (age / recency_half_life)``:
+            ``off``, ``position`` or ``time`` (:mod:`mlcore.training.recency`).
+        recency_half_life: Positions or days at which an interaction weighs half.
+        tune_recency: Recency kinds tuned; the default ``["off"]`` keeps the search
+            exactly as it was (``ML_BLEND=off`` must train the same model as before).
+        tune_half_life: Bounds of the tuned half-life (log scale).
     """
 
     mode: Mode | None = None
@@ -92,12 +99,16 @@ class LightFMOptions:
     text_max_chars: int = 20_000
     text_max_terms: int = 20_000
     text_min_df: int = 1
+    recency: RecencyKind = "off"
+    recency_half_life: float = 40.0
+    tune_recency: tuple[RecencyKind, ...] = ("off",)
+    tune_half_life: tuple[float, float] = (5.0, 500.0)
 
     def model_params(self) -> dict[str, Any]:
         """The LightFM hyperparameters plus ``epochs``."""
         keys = (
             *("no_components", "epochs", "loss", "learning_rate", "learning_schedule"),
-            *("item_alpha", "user_alpha", "max_sampled"),
+            *("item_alpha", "user_alpha", "max_sampled", "recency", "recency_half_life"),
         )
         return {key: getattr(self, key) for key in keys}
 
@@ -106,7 +117,10 @@ class LightFMOptions:
         return TextLimits(self.text_max_chars, self.text_max_terms, self.text_min_df)
 
     def search_space(self) -> SearchSpace:
-        fixed = {"learning_schedule": self.learning_schedule}
+        fixed: dict[str, Any] = {"learning_schedule": self.learning_schedule}
+        if len(self.tune_recency) <= 1:
+            fixed["recency"] = self.tune_recency[0] if self.tune_recency else self.recency
+            fixed["recency_half_life"] = self.recency_half_life
         return SearchSpace(
             components=self.tune_components,
             epochs=self.tune_epochs,
@@ -115,4 +129,6 @@ class LightFMOptions:
             max_sampled=self.tune_max_sampled,
             losses=tuple(self.tune_losses),
             fixed=fixed,
+            recency=tuple(self.tune_recency) if len(self.tune_recency) > 1 else (),
+            half_life=self.tune_half_life,
         )

@@ -21,6 +21,8 @@ from mlcore.config import Settings
 from mlcore.dataset import Dataset
 from mlcore.errors import ConfigError, NotFittedError
 from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.training.budget import cpu_seconds
+from mlcore.training.recency import Recency
 from mlcore.training.tuning import StudyConfig, run_study
 from plugins.lightfm_recommender.budget import FinalFitPlan, TimeBudget, TuningPace, plan_final_fit
 from plugins.lightfm_recommender.features import MODES, FeatureMatrices, build_features
@@ -45,7 +47,7 @@ class LightFMRecommender:
         settings: Fills the options left None (mode, threads, seed) and gives
             ``ML_MODELS_DIR``; without settings, studies are kept in memory unless
             ``study_dir`` is set.
-        clock: Monotonic seconds of the time budget (injectable for tests).
+        clock: The time budget's clock, process CPU seconds (injectable for tests).
     """
 
     def __init__(
@@ -53,7 +55,7 @@ class LightFMRecommender:
         options: LightFMOptions | None = None,
         settings: Settings | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = cpu_seconds,
     ):
         self.options = options or LightFMOptions()
         self.settings = settings
@@ -172,7 +174,7 @@ class LightFMRecommender:
             model = new_model(self.params, self.seed)
         else:
             model = copy.deepcopy(checkpoint[1])
-        data = TrainingData.of(dataset, self.features_)
+        data = TrainingData.of(dataset, self.features_, self.params)
         self.final_fit_ = plan
         self.epochs_trained_ = self._train_within_budget(model, data, plan)
         self.model_ = model
@@ -273,6 +275,10 @@ class LightFMRecommender:
         for ok, message in problems:
             if not ok:
                 raise ConfigError(f"lightfm option: {message}")
+        try:
+            Recency(o.recency, o.recency_half_life)
+        except ValueError as exc:
+            raise ConfigError(f"lightfm option: {exc}") from None
 
 
 def _same_entities(a: Dataset, b: Dataset) -> bool:

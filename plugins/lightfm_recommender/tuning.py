@@ -18,6 +18,8 @@ import scipy.sparse as sp
 from mlcore.dataset import Dataset
 from mlcore.interfaces import ServingArrays
 from mlcore.training.evaluation import evaluate
+from mlcore.training.recency import Recency, recency_trial, suggest_recency
+from mlcore.training.splits import sample_users
 from plugins.lightfm_recommender.budget import TuningPace
 from plugins.lightfm_recommender.features import FeatureMatrices
 
@@ -42,8 +44,17 @@ class TrainingData:
     features: FeatureMatrices
 
     @classmethod
-    def of(cls, dataset: Dataset, features: FeatureMatrices) -> TrainingData:
-        return cls(dataset.interactions.tocoo(), dataset.weights.tocoo(), features)
+    def of(
+        cls, dataset: Dataset, features: FeatureMatrices, params: Mapping[str, Any] | None = None
+    ) -> TrainingData:
+        """``dataset`` as LightFM input; sample weights with the recency of ``params``."""
+        recency = recency_of(params or {})
+        return cls(dataset.interactions.tocoo(), recency.weighted(dataset).tocoo(), features)
+
+
+def recency_of(params: Mapping[str, Any]) -> Recency:
+    """The recency weighting of a parameter set (``off`` when it has none)."""
+    return Recency(params.get("recency", "off"), float(params.get("recency_half_life", 40.0)))
 
 
 def new_model(params: Mapping[str, Any], seed: int) -> Any:
@@ -101,6 +112,8 @@ class SearchSpace:
     max_sampled: tuple[int, int]
     losses: tuple[str, ...]
     fixed: Mapping[str, Any]
+    recency: tuple[str, ...] = ()
+    half_life: tuple[float, float] = (5.0, 500.0)
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         params = dict(self.fixed)
@@ -113,12 +126,19 @@ class SearchSpace:
         params["item_alpha"] = trial.suggest_float("item_alpha", *self.alpha, log=True)
         params["user_alpha"] = trial.suggest_float("user_alpha", *self.alpha, log=True)
         params["max_sampled"] = trial.suggest_int("max_sampled", *self.max_sampled, log=True)
+        if self.recency:  # only when asked for: it changes what the sampler draws
+            params.update(suggest_recency(trial, self.recency, self.half_life))
         return params
 
     def clip(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """``params`` moved inside the bounds (to enqueue the defaults as the first trial)."""
         low_alpha, high_alpha = self.alpha
-        return {
+        clipped: dict[str, Any] = {}
+        if self.recency:
+            kind = params.get("recency", "off")
+            half_life = float(np.clip(params.get("recency_half_life", 40.0), *self.half_life))
+            clipped = recency_trial(kind if kind in self.recency else self.recency[0], half_life)
+        return clipped | {
             "no_components": int(np.clip(params["no_components"], *self.components)),
             "learning_rate": float(np.clip(params["learning_rate"], *self.learning_rate)),
             "loss": params["loss"] if params["loss"] in self.losses else self.losses[0],
@@ -180,6 +200,9 @@ class LightFMObjective:
 
     def checkpoints(self, params: Mapping[str, Any]) -> Iterator[tuple[int, float]]:
         model = new_model(params, self.seed)
+        data = self.data
+        if recency_of(params).kind != "off":
+            data = TrainingData.of(self.train, self.data.features, params)
         user_features = self.data.features.users[self.users]
         trained_seconds = 0.0
         last_seconds: float | None = None
@@ -188,7 +211,7 @@ class LightFMObjective:
                 return
             started = self.clock()
             try:
-                train_epochs(model, self.data, 1, self.num_threads)
+                train_epochs(model, data, 1, self.num_threads)
             except ValueError:  # LightFM: "Not all estimated parameters are finite"
                 score = None
             else:
@@ -230,8 +253,4 @@ class LightFMObjective:
 
 def validation_sample(validation: Dataset, max_users: int, seed: int) -> Dataset:
     """``validation`` restricted to at most ``max_users`` seeded-random users."""
-    users = np.unique(validation.user_index)
-    if users.size > max_users:
-        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
-        return validation.with_interactions(np.isin(validation.user_index, users))
-    return validation
+    return sample_users(validation, max_users, seed)

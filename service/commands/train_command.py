@@ -18,6 +18,7 @@ from mlcore.interfaces import DataSource, ModelStore
 from mlcore.totara.export_files import tenant_list
 from mlcore.training.baseline import BASELINE
 from mlcore.training.outcome import TenantOutcome
+from mlcore.training.selection import AUTO, DEFAULT_PRIMARY
 from mlcore.training.trainer import Trainer
 from service.commands.command_settings import add_models_dir, settings_from
 
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     parts = configured_plugins(settings)
     source = parts.data_source()
     store = parts.model_store()
-    parts.recommender(settings.recommender)  # an unknown name fails before any work
+    # An unknown name fails before any work (``auto`` starts from the default plugin).
+    parts.recommender(DEFAULT_PRIMARY if settings.recommender == AUTO else settings.recommender)
     log.info(
         "training with %s from %s into %s",
         settings.recommender,
@@ -74,7 +76,9 @@ def _tenant_count(source: DataSource) -> int | None:
 
 
 def summary_table(outcomes: Sequence[TenantOutcome], store: ModelStore) -> str:
-    """One line per tenant: tenant, version, sizes, NDCG@10 model / popularity, seconds, message."""
+    """One line per tenant: tenant, version, sizes, NDCG@10 model / popularity, what serves
+    (``promoted``: a backend, ``blend`` or ``popularity``), seconds, message; then one line
+    per candidate trained: its validation NDCG@10, weight and CPU seconds, or why skipped."""
     header = (
         f"{'tenant':<8} {'version':<24} {'users':>7} {'items':>7} {'interactions':>12} "
         f"{'ndcg@10':>8} {BASELINE:>10} {'promoted':<10} {'seconds':>8}  message"
@@ -90,6 +94,7 @@ def summary_table(outcomes: Sequence[TenantOutcome], store: ModelStore) -> str:
             f"{interactions:>12} {model:>8} {baseline:>10} "
             f"{outcome.promoted or '-':<10} {outcome.seconds:>8.1f}  {outcome.message}"
         )
+        lines.extend(f"{'':<8} candidate {record.summary()}" for record in outcome.candidates)
     return "\n".join(lines)
 
 

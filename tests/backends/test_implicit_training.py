@@ -40,6 +40,7 @@ def test_trainer_publishes_a_servable_model(
         logs_dir=tmp_path / "logs",
         tuning_trials=0,
         num_threads=1,
+        blend="off",  # the backend alone (tests/training/test_selection.py covers blends)
     )
     wired = configured_plugins(settings)
     store = model_store(tmp_path / "models")

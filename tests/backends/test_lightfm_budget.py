@@ -218,7 +218,7 @@ def _fitter(settings: Settings, clock: Any) -> TenantFitter:
 
 @pytest.mark.parametrize("budget", [0.0, 500.0])
 def test_the_trainer_hands_the_rest_of_its_budget_to_the_recommender(budget: float) -> None:
-    settings = Settings(training_budget=budget, tuning_trials=2, seed=9, num_threads=1)
+    settings = Settings(training_budget=budget, tuning_trials=2, seed=9, num_threads=1, blend="off")
     times = iter([10.0])  # the tenant starts at 10; every later reading is 13
 
     def trainer_clock() -> float:
@@ -235,7 +235,7 @@ def test_the_trainer_hands_the_rest_of_its_budget_to_the_recommender(budget: flo
 def test_untuned_the_gate_fit_and_the_final_fit_share_the_budget(clock: FakeClock) -> None:
     full = tiny_dataset()
     budget = 7 * _epoch_seconds(full.n_interactions)
-    settings = Settings(training_budget=budget, tuning_trials=0, seed=9, num_threads=1)
+    settings = Settings(training_budget=budget, tuning_trials=0, seed=9, num_threads=1, blend="off")
     started = clock.now
     artifact = _fitter(settings, clock).fit_tenant(full).artifact
     described = artifact.manifest["recommender"]

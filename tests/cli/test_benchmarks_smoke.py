@@ -54,6 +54,21 @@ def test_one_tiny_quality_benchmark_end_to_end(tmp_path: Path) -> None:
     assert "protocol temporal" in table
 
 
+def test_the_service_and_library_defaults_under_the_positives_protocol(tmp_path: Path) -> None:
+    budget = quality.Budget(trials=2, timeout=20, threads=1)
+    models = ["ease-default", "als-default-32", "service-default"]
+    results = quality.run(
+        [TINY], budget, models=models, protocols=["positives"], folder=tmp_path, progress=str
+    )
+    assert sorted(r["model"] for r in results) == sorted(models)
+    service = next(r for r in results if r["model"] == "service-default")
+    assert service["describe"]["settings"]["blend"] == "auto"
+    assert service["describe"]["selection"]["candidates"]
+    table = quality_tables.render(tmp_path)
+    assert "protocol positives" in table
+    assert "service-default ÷ best untuned library default" in table
+
+
 class _SpyRecommender:
     """Records what tune and fit receive; scores like popularity."""
 

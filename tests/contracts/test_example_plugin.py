@@ -102,6 +102,7 @@ def test_example_trains_with_the_trainer_and_serves(installed: Path) -> None:
         tuning_trials=0,
         num_threads=1,
         totara_key="k",
+        blend="off",  # the plugin alone, not blended with the built-in partners
     )
     wired = configured_plugins(settings)
     store = contract.model_store(installed / "models")

@@ -244,3 +244,39 @@ def test_real_status_query_against_fake_totara_on_loopback(tmp_path: Path) -> No
         assert body["success"] is False
         assert body["errors"][0].startswith("Unable to communicate with Totara: 503")
         assert body["totara"]["recommendation_model"] == "false"
+
+
+def test_a_blend_names_what_serves_and_every_candidate() -> None:
+    from dataclasses import replace as replaced
+
+    from mlcore.interfaces import ModelArtifact
+    from mlcore.serving.tenant_model import TenantModel
+    from service.health import tenant_fields
+
+    artifact = tiny_artifact("0")
+    selection = {
+        "serving": "blend",
+        "members": ["lightfm", "ease"],
+        "weights": [1.0, 0.5],
+        "validation_ndcg": 0.31,
+        "candidates": [
+            {"name": "lightfm", "validation_ndcg": 0.25, "weight": 1.0, "seconds": 12.0},
+            {"name": "ease", "validation_ndcg": 0.27, "weight": 0.5, "seconds": 3.4},
+            {"name": "implicit-als", "validation_ndcg": None, "weight": 0.0, "seconds": 0.0,
+             "skipped": "Unknown recommender 'implicit-als'"},
+        ],
+    }
+    manifest = {
+        **artifact.manifest,
+        "backend": "blend",
+        "selection": selection,
+        "validation": {"model": {"ndcg": 0.31}, "popularity": {"ndcg": 0.1}, "promoted": "blend"},
+    }
+    fields = tenant_fields("0", TenantModel(replaced(artifact, manifest=manifest), "v1"))
+    assert isinstance(artifact, ModelArtifact)
+    assert fields["model_backend_0"] == "blend"
+    assert fields["model_validation_ndcg_0"] == "0.3100"
+    assert fields["model_candidates_0"] == (
+        "lightfm ndcg 0.2500 weight 1 12 s; ease ndcg 0.2700 weight 0.5 3 s; "
+        "implicit-als skipped (Unknown recommender 'implicit-als')"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -9,14 +11,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlcore.interfaces import ServingArrays
-from mlcore.serving import neighbours
+from mlcore.serving import blend, item_item, neighbours
 from mlcore.serving.kind import ServingKind
 from mlcore.serving.kinds import SERVING_KINDS, serving_kind
 
 
 def random_arrays(kind: str, n_users: int, n_items: int, seed: int) -> dict[str, np.ndarray]:
     """Plausible arrays of ``kind`` for ``n_users`` × ``n_items``, as a plugin would export."""
+    arrays = random_serving(kind, n_users, n_items, seed).named_arrays()
+    return {**arrays, **serving_kind(kind).derived_arrays(arrays)}
+
+
+def random_serving(kind: str, n_users: int, n_items: int, seed: int) -> ServingArrays:
+    """Random exported arrays of ``kind`` (a blend: of one member of every other kind)."""
     rng = np.random.default_rng(seed)
+    if kind == blend.KIND:
+        members = [random_serving(k, n_users, n_items, seed + i) for i, k in enumerate(MEMBERS)]
+        return blend.blend_arrays(members, rng.uniform(0.1, 2.0, len(members)).tolist())
     if kind == "factors":
         serving = ServingArrays(
             kind,
@@ -39,8 +50,16 @@ def random_arrays(kind: str, n_users: int, n_items: int, seed: int) -> dict[str,
                 **neighbours.csr_arrays(rows, neighbours.USER_ITEMS),
             },
         )
-    arrays = serving.named_arrays()
-    return {**arrays, **serving_kind(kind).derived_arrays(arrays)}
+    if kind == item_item.KIND:
+        weights = rng.standard_normal((n_items, n_items)).astype(np.float32)
+        extra = dict(serving.extra)
+        for name in neighbours.SIMILARITY:
+            del extra[name]
+        serving = replace(serving, extra={**extra, item_item.WEIGHTS: weights})
+    return serving
+
+
+MEMBERS = ("factors", "neighbours", "item_item")
 
 
 @pytest.mark.parametrize("kind", sorted(SERVING_KINDS))
@@ -86,5 +105,5 @@ def test_check_refuses_misshapen_or_non_finite_arrays(kind: str) -> None:
 
 
 def test_unknown_kind_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="unknown serving kind 'tree'.*factors, neighbours"):
+    with pytest.raises(ValueError, match="unknown serving kind 'tree'.*blend, factors, item_item"):
         serving_kind("tree")
