@@ -43,7 +43,6 @@ class ConfiguredPlugins:
         options = settings.recommender_options if name == settings.recommender else {}
         return self.registry.create_recommender(name, options, settings=settings)
 
-
     def executor(self) -> Executor:
         """The configured executor (``ML_EXECUTOR``), with ``ML_EXECUTOR_OPTIONS``; the
         caller closes it."""

@@ -133,7 +133,9 @@ class LocalExecutor:
         except (BrokenProcessPool, RuntimeError) as exc:
             self._settle_broken(outer, pool, unit, arguments, attempt, exc)
             return
-        inner.add_done_callback(lambda done: self._settle(outer, done, pool, unit, arguments, attempt))
+        inner.add_done_callback(
+            lambda done: self._settle(outer, done, pool, unit, arguments, attempt)
+        )
 
     def _settle(
         self,

@@ -135,7 +135,9 @@ def run_training(
     log.info("training run: data from %s, recommender %s", source.describe(), settings.recommender)
     executor = parts.executor()
     try:
-        trainer = Trainer(settings, source, parts.model_store(), parts.recommender, executor=executor)
+        trainer = Trainer(
+            settings, source, parts.model_store(), parts.recommender, executor=executor
+        )
         outcomes = trainer.run(only=only)
     finally:
         executor.close()

@@ -27,7 +27,6 @@ from mlcore.training.budget import tenant_ledger
 from mlcore.training.outcome import TenantOutcome
 
 
-
 @dataclass(frozen=True)
 class TenantTask:
     """What a tenant's unit of work gets.

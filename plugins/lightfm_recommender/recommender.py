@@ -169,7 +169,9 @@ class LightFMRecommender:
         """Run the trials of the next ``tune`` as units of work through ``dispatch``."""
         self._dispatch = dispatch
 
-    def trial_objective(self, train: Dataset, validation: Dataset, *, seed: int) -> LightFMObjective:
+    def trial_objective(
+        self, train: Dataset, validation: Dataset, *, seed: int
+    ) -> LightFMObjective:
         """The objective ``tune`` searches with, for one trial run as a unit of work
         (no time budget: the trainer gives the trial its CPU seconds)."""
         return LightFMObjective(
