@@ -66,12 +66,7 @@ class Ids(Sequence[str]):
             ValueError: The offsets do not cut the blob into ids.
         """
         blob, offsets = np.asarray(blob), np.asarray(offsets)
-        if (
-            blob.ndim != 1
-            or blob.dtype != np.uint8
-            or offsets.ndim != 1
-            or offsets.dtype != np.int64
-        ):
+        if blob.ndim != 1 or blob.dtype != np.uint8 or offsets.ndim != 1 or offsets.dtype != np.int64:
             raise ValueError("id arrays must be a 1-d uint8 blob and 1-d int64 offsets")
         if (
             offsets.shape[0] < 1

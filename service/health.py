@@ -220,9 +220,7 @@ def _candidates(manifest: Mapping[str, Any]) -> str:
     selection = manifest.get("selection")
     if not isinstance(selection, Mapping) or not isinstance(selection.get("candidates"), list):
         return ""
-    records = [
-        CandidateRecord.from_dict(c) for c in selection["candidates"] if isinstance(c, Mapping)
-    ]
+    records = [CandidateRecord.from_dict(c) for c in selection["candidates"] if isinstance(c, Mapping)]
     return "; ".join(record.summary() for record in records)
 
 

@@ -47,10 +47,7 @@ def build() -> Callable[..., Iterable[bytes]]:
     admin = None
     if settings.admin_bind:
         admin = AccessLog(
-            create_admin_app(settings, store, holder),
-            listener="admin",
-            endpoints=ENDPOINTS,
-            **logged,
+            create_admin_app(settings, store, holder), listener="admin", endpoints=ENDPOINTS, **logged
         )
     return ListenerRouter(api, admin, bind_port(settings.admin_bind))
 

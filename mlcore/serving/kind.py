@@ -16,12 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 #: Arrays every kind has, with the axis their rows follow.
-BASE_ROWS = {
-    "user_factors": "users",
-    "user_bias": "users",
-    "item_factors": "items",
-    "item_bias": "items",
-}
+BASE_ROWS = {"user_factors": "users", "user_bias": "users", "item_factors": "items", "item_bias": "items"}
 
 
 #: Elements checked at a time by :func:`all_finite` (bounds its temporary array).

@@ -57,3 +57,4 @@ def sample_users(part: Dataset, max_users: int, seed: int) -> Dataset:
         return part
     chosen = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
     return part.with_interactions(np.isin(part.user_index, chosen))
+
