@@ -40,7 +40,9 @@ def _train(settings: Settings) -> dict[str, ModelArtifact]:
     parts = configured_plugins(settings)
     store, executor = parts.model_store(), parts.executor()
     try:
-        trainer = Trainer(settings, parts.data_source(), store, parts.recommender, executor=executor)
+        trainer = Trainer(
+            settings, parts.data_source(), store, parts.recommender, executor=executor
+        )
         outcomes = trainer.run()
     finally:
         executor.close()
