@@ -159,7 +159,9 @@ def run_trial_search(
         study = new_study(optuna, config, storage, first, constant_liar=slots > 1)
         search = _Search(optuna, study, dispatch, config, sizes)
         while True:
-            stopping = cpu_seconds() >= deadline or (stop is not None and stop())
+            stopping = search.asked > 0 and (  # the first trial always runs, as in run_study
+                cpu_seconds() >= deadline or (stop is not None and stop())
+            )
             while not stopping and search.can_ask(slots):
                 limit = cpu_limit(len(search.pending)) if cpu_limit else math.inf
                 search.ask(suggest, min(limit, max(deadline - cpu_seconds(), 0.0)))

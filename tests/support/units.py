@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable, Collection
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
+from typing import Any
 
 
 def pid_and_threads(value: int) -> tuple[int, int, str]:
@@ -28,3 +31,36 @@ def die_always() -> int:
 
 def fail(message: str) -> None:
     raise ValueError(message)
+
+
+class ThreadUnits:
+    """An executor of units in threads of this process (as if they ran elsewhere)."""
+
+    def __init__(self, slots: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._slots = slots
+        self.pool = ThreadPoolExecutor(slots)
+        self.submitted = 0
+
+    def slots(self) -> int:
+        return self._slots
+
+    def in_process(self) -> bool:
+        return False
+
+    def unit_settings(self, settings: Any) -> Any:
+        return settings
+
+    def submit(self, unit: Callable[..., Any], *arguments: Any) -> Future[Any]:
+        self.submitted += 1
+        return self.pool.submit(unit, *arguments)
+
+    def wait(self, pending: Collection[Future[Any]]) -> set[Future[Any]]:
+        return set(wait(pending, return_when=FIRST_COMPLETED)[0])
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+    def describe(self) -> str:
+        return f"{self._slots} test threads"
