@@ -30,7 +30,8 @@ from mlcore.totara.export_files import TenantList, tenant_list
 from mlcore.training.fitting import RecommenderFactory, TenantFitter
 from mlcore.training.outcome import TenantOutcome
 from mlcore.training.train_log import FETCH_FAILED, LogRow, append_rows, run_timestamp
-from mlcore.training.trial_search import DataHandle, TrialDispatch
+from mlcore.training.trial_search import TrialDispatch
+from mlcore.training.trial_unit import DataHandle
 from mlcore.training.units import (
     TenantTask,
     UnitResult,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from mlcore.dataset import Dataset
 from mlcore.interfaces import TuningReport
-from mlcore.training.trial_search import TrialDispatch, TrialResult, run_trial_search
+from mlcore.training.trial_search import TrialDispatch, run_trial_search
+from mlcore.training.trial_unit import TrialResult
 from plugins.lightfm_recommender.budget import TimeBudget, TuningPace
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.interfaces import TrialTunable
 from mlcore.training.budget import charge_remote, cpu_seconds, not_counted, tenant_ledger
 from mlcore.training.splits import temporal_split
-from mlcore.training.trial_search import DataHandle, TrialDispatch
+from mlcore.training.trial_search import TrialDispatch
+from mlcore.training.trial_unit import DataHandle
 from mlcore.training.units import load_fingerprinted, without_secrets
 from tests.support.units import ThreadUnits
 
