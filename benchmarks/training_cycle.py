@@ -1,6 +1,7 @@
 """Wall time of one training cycle of several demo tenants with each executor.
 
-``python -m benchmarks.training_cycle EXPORT [--budget 40]`` runs ``mlservice train``
+``python benchmarks/training_cycle.py EXPORT [--budget 40]`` (or ``python -m benchmarks
+training-cycle``, which makes the export) runs ``mlservice train``
 over the export folder three times, into fresh model folders:
 
 * ``local-1``: ``ML_EXECUTOR=local ML_TRAINING_PROCESSES=1`` (the default);
@@ -26,7 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support import dask_cluster
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import dask_cluster  # noqa: E402
 
 
 def run(export: Path, folder: Path, environ: dict[str, str], name: str) -> dict[str, object]:
@@ -38,6 +42,7 @@ def run(export: Path, folder: Path, environ: dict[str, str], name: str) -> dict[
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "train", "--data-dir", str(export), "--quiet"],
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
