@@ -66,6 +66,7 @@ def run_trial_search(
     stop: Callable[[], bool] | None = None,
     cpu_limit: Callable[[int], float] | None = None,
     on_result: Callable[[TrialResult], None] | None = None,
+    refit_factor: float = 0.0,
 ) -> TuningReport:
     """Search as :func:`~mlcore.training.tuning.run_study` does, each trial a unit of work.
 
@@ -79,6 +80,7 @@ def run_trial_search(
         stop: Checked after each finished trial; True starts no further trial.
         cpu_limit: CPU seconds a new trial may use, given the trials running.
         on_result: Called with each finished trial's result.
+        refit_factor: See :class:`~mlcore.training.trial_unit.TrialTask`.
     """
     import optuna  # noqa: PLC0415 - optional heavy import, only when tuning
 
@@ -89,7 +91,7 @@ def run_trial_search(
     storage = open_storage(optuna, config.storage)
     try:
         study = new_study(optuna, config, storage, first, constant_liar=slots > 1)
-        search = _Search(optuna, study, dispatch, config, sizes)
+        search = _Search(optuna, study, dispatch, config, sizes, refit_factor)
         while True:
             stopping = search.asked > 0 and (  # the first trial always runs, as in run_study
                 cpu_seconds() >= deadline or (stop is not None and stop())
@@ -117,8 +119,10 @@ class _Search:
         dispatch: TrialDispatch,
         config: StudyConfig,
         sizes: tuple[int, int],
+        refit_factor: float,
     ) -> None:
         self.optuna = optuna
+        self.refit_factor = refit_factor
         self.study = study
         self.dispatch = dispatch
         self.config = config
@@ -135,7 +139,13 @@ class _Search:
         params = suggest(trial)
         trial.set_user_attr("params", dict(params))
         task = TrialTask(
-            self.dispatch.handle, params, tuple(self.history), self.config, cpu_limit, self.sizes
+            self.dispatch.handle,
+            params,
+            tuple(self.history),
+            self.config,
+            cpu_limit,
+            self.sizes,
+            self.refit_factor,
         )
         self.pending[self.dispatch.executor.submit(run_trial, task)] = trial
         self.asked += 1

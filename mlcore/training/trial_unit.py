@@ -68,6 +68,9 @@ class TrialTask:
         cpu_limit: CPU seconds this trial may use (``inf``: no limit); it stops at
             its next checkpoint after them.
         sizes: Interactions of the training and validation parts the trainer tuned on.
+        refit_factor: Times its own epochs the trial's best checkpoint will cost to
+            refit (e.g. on the training part and on everything): the trial stops
+            before an epoch after which that refit would not fit ``cpu_limit``.
     """
 
     handle: DataHandle
@@ -76,6 +79,7 @@ class TrialTask:
     config: StudyConfig
     cpu_limit: float
     sizes: tuple[int, int]
+    refit_factor: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class TrialResult:
     record: TrialRecord
     cpu_seconds: float
     where: str
+    cpu_limit: float = math.inf
 
     @property
     def best(self) -> tuple[float, int]:
@@ -98,9 +103,9 @@ class TrialResult:
 def run_trial(task: TrialTask) -> TrialResult:
     """The trial unit of work: train ``task.params`` epoch by epoch on the handle's data.
 
-    Stops after ``patience`` checkpoints without improvement, when its CPU seconds
-    pass ``task.cpu_limit``, or when Optuna's pruner, over the replayed history,
-    prunes it.
+    Stops after ``patience`` checkpoints without improvement, before an epoch that
+    (with the refit it implies) would not fit ``task.cpu_limit``, or when Optuna's
+    pruner, over the replayed history, prunes it.
     """
     import optuna  # noqa: PLC0415 - optional heavy import, only when tuning
 
@@ -114,14 +119,23 @@ def run_trial(task: TrialTask) -> TrialResult:
         scores.append((epoch, score))
         best, waited = (score, 0) if score > best else (best, waited + 1)
         judge.report(score, epoch)
-        if waited >= task.config.patience or time.process_time() - started >= task.cpu_limit:
+        spent = time.process_time() - started
+        if waited >= task.config.patience or not _next_epoch_fits(task, spent, len(scores)):
             checked = False
             break
         if judge.should_prune():
             pruned = True
             break
     record = TrialRecord(tuple(scores), pruned, checked)
-    return TrialResult(record, time.process_time() - started, where())
+    return TrialResult(record, time.process_time() - started, where(), task.cpu_limit)
+
+
+def _next_epoch_fits(task: TrialTask, spent: float, epochs: int) -> bool:
+    """Whether one more epoch, and the refit of a checkpoint that long, fit the limit."""
+    if math.isinf(task.cpu_limit):
+        return True
+    per_epoch = spent / max(epochs, 1)
+    return spent + per_epoch * (1.0 + (epochs + 1) * task.refit_factor) <= task.cpu_limit
 
 
 def _replayed(optuna: Any, config: StudyConfig, history: Sequence[TrialRecord]) -> Any:
