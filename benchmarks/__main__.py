@@ -5,8 +5,8 @@ quality (ml-latest-small and demo data, both protocols, baselines in the same ru
 training cost (growth with size, the 50k-user tenant with tuning), the tuning report
 on ml-latest-small, and the serving and parsing benchmarks of ``serving_benchmark.py``
 ``parse_benchmark.py``, ``store_and_demo_benchmark.py``, ``legacy_benchmark.py`` and
-``s3_reload_benchmark.py``
-(run as they are documented, in child processes).
+``s3_reload_benchmark.py``, and one training cycle of 8 tenants per executor
+(``training_cycle.py``) (run as they are documented, in child processes).
 Results go to ``benchmarks/results/``; ``--quick`` shrinks every budget for a smoke run.
 """
 
@@ -34,6 +34,7 @@ STEPS = (
     "store",
     "legacy",
     "s3-reload",
+    "training-cycle",
 )
 
 
@@ -174,6 +175,20 @@ def run_final_fit(args: argparse.Namespace) -> int:
     return _child("final_fit.py", "hybrid", "2" if args.quick else "6")
 
 
+def run_training_cycle(args: argparse.Namespace) -> int:
+    """One training cycle of 8 equal demo tenants: local 1 process, 2 processes, Dask."""
+    size = ("800", "200", "16000", "5") if args.quick else ("8000", "2000", "160000", "40")
+    with tempfile.TemporaryDirectory() as scratch:
+        export = Path(scratch) / "export"
+        subprocess.check_call(
+            [sys.executable, "-m", "service.cli", "demo-data", str(export), "--tenants", "8"]
+            + ["--users", size[0], "--items", size[1], "--interactions", size[2]]
+            + ["--same-size", "--seed", "42", "--now", "1760000000"],
+            stdout=subprocess.DEVNULL,
+        )
+        return _child("training_cycle.py", str(export), "--budget", size[3])
+
+
 RUNNERS = {
     "quality": run_quality,
     "training": run_training,
@@ -184,6 +199,7 @@ RUNNERS = {
     "store": run_store,
     "legacy": run_legacy,
     "s3-reload": run_s3_reload,
+    "training-cycle": run_training_cycle,
 }
 
 

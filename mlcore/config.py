@@ -82,6 +82,9 @@ class Settings:
     max_export_bytes: int = 2 * 1024**3
     blend: str = "auto"
     training_wall_cap: float = 900.0
+    executor: str = "local"
+    executor_options: Mapping[str, Any] = field(default_factory=dict)
+    training_processes: int = 1
 
     @property
     def testing(self) -> bool:
@@ -313,6 +316,22 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         "Wall-clock seconds per tenant after which no further candidate starts, logged "
         "(a safety cap; the budget itself is ML_TRAINING_BUDGET CPU seconds; 0: none)",
     ),
+    "ML_EXECUTOR": (
+        "executor",
+        str,
+        "Executor plugin that runs the trainer's units of work: local (this machine) or dask",
+    ),
+    "ML_EXECUTOR_OPTIONS": (
+        "executor_options",
+        _parse_json_object,
+        'JSON object of the executor\'s options (dask: {"address": "tcp://host:8786"})',
+    ),
+    "ML_TRAINING_PROCESSES": (
+        "training_processes",
+        int,
+        "local executor: tenants trained at once, each in its own process, sharing "
+        "ML_NUM_THREADS (1: one after another in the training process, as before)",
+    ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
 }
@@ -382,6 +401,7 @@ def _validated(settings: Settings) -> Settings:
         (settings.training_run_deadline >= 0, "ML_TRAINING_RUN_DEADLINE must be >= 0"),
         (settings.max_export_bytes >= 1, "ML_MAX_EXPORT_BYTES must be >= 1"),
         (settings.training_wall_cap >= 0, "ML_TRAINING_WALL_CAP must be >= 0"),
+        (settings.training_processes >= 1, "ML_TRAINING_PROCESSES must be >= 1"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

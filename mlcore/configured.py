@@ -1,7 +1,7 @@
-"""The configured backends of one process: data source, model store and recommenders.
+"""The configured backends of one process: data source, model store, recommenders, executor.
 
 Each is chosen by name from :class:`~mlcore.config.Settings` (``ML_DATA_SOURCE``,
-``ML_MODEL_STORE``, ``ML_RECOMMENDER`` and their ``*_OPTIONS``) and built through the
+``ML_MODEL_STORE``, ``ML_RECOMMENDER``, ``ML_EXECUTOR`` and their ``*_OPTIONS``) and built through the
 :class:`~mlcore.registry.Registry`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlcore.config import Settings
-from mlcore.interfaces import DataSource, ModelStore, Recommender
+from mlcore.interfaces import DataSource, Executor, ModelStore, Recommender
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
 
@@ -42,6 +42,14 @@ class ConfiguredPlugins:
         settings = self.settings
         options = settings.recommender_options if name == settings.recommender else {}
         return self.registry.create_recommender(name, options, settings=settings)
+
+    def executor(self) -> Executor:
+        """The configured executor (``ML_EXECUTOR``), with ``ML_EXECUTOR_OPTIONS``; the
+        caller closes it."""
+        settings = self.settings
+        return self.registry.create_executor(
+            settings.executor, settings.executor_options, settings=settings
+        )
 
 
 def configured_plugins(settings: Settings, registry: Registry | None = None) -> ConfiguredPlugins:

@@ -24,7 +24,12 @@ from __future__ import annotations
 
 import pluggy
 
-from mlcore.plugin_records import DataSourceRecord, ModelStoreRecord, RecommenderRecord
+from mlcore.plugin_records import (
+    DataSourceRecord,
+    ExecutorRecord,
+    ModelStoreRecord,
+    RecommenderRecord,
+)
 
 PROJECT_NAME = "mlcore"
 
@@ -70,5 +75,20 @@ def mlcore_model_stores() -> list[ModelStoreRecord]:
 
     Returns:
         The model-store records this plugin provides (may be empty).
+    """
+    return []  # specification only: pluggy never calls this body
+
+
+@hookspec
+def mlcore_executors() -> list[ExecutorRecord]:
+    """Announce executors that run the trainer's units of work (tenants, trials).
+
+    Each record's ``factory(options=..., settings=...)`` returns an object satisfying
+    :class:`mlcore.interfaces.Executor`, built once per training run (and inside a
+    unit of work, to run its trials); ``settings.executor`` names the one in use.
+    Start no process or connection in the factory's import, only when it is called.
+
+    Returns:
+        The executor records this plugin provides (may be empty).
     """
     return []  # specification only: pluggy never calls this body

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from mlcore.dataset import Dataset
+
+if TYPE_CHECKING:
+    from mlcore.config import Settings
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,4 +226,70 @@ class ChangeTracking(Protocol):
     def change_token(self) -> object:
         """A value that changes whenever a version is published or rolled back, or
         None when nothing was ever published. One ``stat`` or one small read."""
+        ...
+
+
+@runtime_checkable
+class TrialTunable(Protocol):
+    """A :class:`Tunable` whose search can run each trial as a unit of work elsewhere.
+
+    The search (Optuna, ask/tell) stays with the caller of ``tune``; a trial is
+    ``(parameters, data handle) -> scores per epoch``, run by the configured
+    :class:`Executor` (see ``docs/scale-out.md``, "Trials as units of work"). The
+    trainer hands the recommender a dispatch with :meth:`use_trial_dispatch`; the
+    unit of work on the worker rebuilds the same plugin with the same options and
+    asks it for :meth:`trial_objective` over the same split.
+    """
+
+    def use_trial_dispatch(self, dispatch: Any) -> None:
+        """Run the trials of the next ``tune`` through ``dispatch``
+        (a :class:`mlcore.training.trial_search.TrialDispatch`)."""
+        ...
+
+    def trial_objective(self, train: Dataset, validation: Dataset, *, seed: int) -> Any:
+        """An epoch-wise objective (:class:`mlcore.training.tuning.EpochwiseObjective`)
+        over ``train`` judged on ``validation``, as ``tune`` would build it."""
+        ...
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs the trainer's units of work: a tenant's training, a tuning trial.
+
+    Units are module-level functions with small, picklable arguments and results:
+    bulk data goes in by handle (the unit reads the tenant's export itself through
+    the configured data source) and models come out through the model store.
+    Futures are :class:`concurrent.futures.Future` objects.
+    """
+
+    def slots(self) -> int:
+        """How many units may run at once."""
+        ...
+
+    def in_process(self) -> bool:
+        """True when units run one after another in the calling process (nothing is
+        pickled; the trainer then trains exactly as without an executor)."""
+        ...
+
+    def unit_settings(self, settings: Settings) -> Settings:
+        """The settings a unit of work gets: thread budget per unit, no secrets."""
+        ...
+
+    def submit(self, unit: Callable[..., Any], *arguments: Any) -> Future[Any]:
+        """Start ``unit(*arguments)``; a unit whose worker is lost is run again."""
+        ...
+
+    def wait(self, pending: Collection[Future[Any]]) -> set[Future[Any]]:
+        """Block until at least one of ``pending`` is done; return the done ones.
+
+        Called from inside a unit (a tenant waiting for its trials), it frees that
+        unit's slot while waiting, so the trials can run."""
+        ...
+
+    def close(self) -> None:
+        """Stop the workers this executor started; cancel what has not run."""
+        ...
+
+    def describe(self) -> str:
+        """Where units run, for logs (never a secret)."""
         ...

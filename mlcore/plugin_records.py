@@ -1,8 +1,8 @@
 """The named records that plugins announce through the hooks in :mod:`mlcore.hookspecs`.
 
 One record variant per plugin kind, so that mypy checks each factory's return
-type: :class:`RecommenderRecord`, :class:`DataSourceRecord` and
-:class:`ModelStoreRecord`. A plain :class:`PluginRecord` is accepted from any hook
+type: :class:`RecommenderRecord`, :class:`DataSourceRecord`,
+:class:`ModelStoreRecord` and :class:`ExecutorRecord`. A plain :class:`PluginRecord` is accepted from any hook
 too (the registry checks what the factory builds only by use).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from mlcore.interfaces import DataSource, ModelStore, Recommender
+from mlcore.interfaces import DataSource, Executor, ModelStore, Recommender
 
 if TYPE_CHECKING:
     from mlcore.config import Settings
@@ -64,3 +64,8 @@ class DataSourceRecord(PluginRecord[DataSource]):
 @dataclass(frozen=True)
 class ModelStoreRecord(PluginRecord[ModelStore]):
     """A model store (hook ``mlcore_model_stores``)."""
+
+
+@dataclass(frozen=True)
+class ExecutorRecord(PluginRecord[Executor]):
+    """An executor of the trainer's units of work (hook ``mlcore_executors``)."""

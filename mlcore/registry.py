@@ -10,33 +10,36 @@ import pluggy
 
 from mlcore.config import Settings
 from mlcore.errors import DuplicatePluginError, PluginError, PluginNotFoundError
-from mlcore.interfaces import DataSource, ModelStore, Recommender
+from mlcore.interfaces import DataSource, Executor, ModelStore, Recommender
 from mlcore.options import build_options
 from mlcore.plugin_records import (
     DataSourceRecord,
+    ExecutorRecord,
     ModelStoreRecord,
     PluginRecord,
     RecommenderRecord,
 )
 
-Kind = Literal["recommender", "data source", "model store"]
+Kind = Literal["recommender", "data source", "model store", "executor"]
 
 #: The record variant each kind's hook announces (a plain PluginRecord is accepted too).
 RECORD_TYPES: dict[Kind, type[PluginRecord[Any]]] = {
     "recommender": RecommenderRecord,
     "data source": DataSourceRecord,
     "model store": ModelStoreRecord,
+    "executor": ExecutorRecord,
 }
 
 _INSTALL_HINTS = {
     "implicit-als": "pip install 'mlservice[implicit]'",
     "implicit-bpr": "pip install 'mlservice[implicit]'",
     "item-knn": "pip install 'mlservice[implicit]'",
+    "dask": "pip install 'mlservice[dask]'",
 }
 
 
 class Registry:
-    """Named recommenders, data sources and model stores from all plugins.
+    """Named recommenders, data sources, model stores and executors from all plugins.
 
     Args:
         plugin_manager: From :func:`mlcore.plugin_manager.make_plugin_manager`.
@@ -57,12 +60,17 @@ class Registry:
         """All model-store records by name."""
         return self._collect("model store", self._pm.hook.mlcore_model_stores)
 
+    def executors(self) -> dict[str, PluginRecord[Executor]]:
+        """All executor records by name."""
+        return self._collect("executor", self._pm.hook.mlcore_executors)
+
     def all_records(self) -> dict[Kind, dict[str, PluginRecord[Any]]]:
         """Every record, grouped by kind (for ``mlservice plugins``)."""
         return {
             "recommender": self.recommenders(),
             "data source": self.data_sources(),
             "model store": self.model_stores(),
+            "executor": self.executors(),
         }
 
     def get(self, kind: Kind, name: str) -> PluginRecord[Any]:
@@ -116,6 +124,13 @@ class Registry:
         """The model store called ``name`` (see :meth:`create`)."""
         store: ModelStore = self.create("model store", name, options, settings=settings)
         return store
+
+    def create_executor(
+        self, name: str, options: Mapping[str, Any] | None = None, *, settings: Settings
+    ) -> Executor:
+        """The executor called ``name`` (see :meth:`create`)."""
+        executor: Executor = self.create("executor", name, options, settings=settings)
+        return executor
 
     def _collect(self, kind: Kind, hook: Any) -> dict[str, PluginRecord[Any]]:
         by_name: dict[str, PluginRecord[Any]] = {}

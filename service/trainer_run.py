@@ -133,8 +133,14 @@ def run_training(
     parts = parts or configured_plugins(settings)
     source = InstrumentedSource(parts.data_source())
     log.info("training run: data from %s, recommender %s", source.describe(), settings.recommender)
-    trainer = Trainer(settings, source, parts.model_store(), parts.recommender)
-    outcomes = trainer.run(only=only)
+    executor = parts.executor()
+    try:
+        trainer = Trainer(
+            settings, source, parts.model_store(), parts.recommender, executor=executor
+        )
+        outcomes = trainer.run(only=only)
+    finally:
+        executor.close()
     for outcome in outcomes:
         recorders.tenant_training(outcome.tenant, _outcome_label(outcome), outcome.seconds)
     trained = sum(1 for o in outcomes if o.message == SUCCESS)

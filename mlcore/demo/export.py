@@ -60,6 +60,7 @@ class DemoConfig:
         interactions: Interaction rows of tenant ``0``.
         seed: Random seed; the same seed and ``now`` give byte-identical files.
         now: Unix time the interactions lead up to (default: today 00:00 UTC).
+        same_size: Every tenant gets the sizes above (none tiny), e.g. for benchmarks.
     """
 
     tenants: int = 4
@@ -68,6 +69,7 @@ class DemoConfig:
     interactions: int = 8000
     seed: int = 42
     now: int | None = None
+    same_size: bool = False
 
     def sizes(self) -> dict[str, TenantSize]:
         """Size of each tenant by id."""
@@ -75,7 +77,9 @@ class DemoConfig:
             raise ValueError("need at least 1 tenant, 1 user, 5 items and 1 interaction")
         sizes = {}
         for k in range(self.tenants):
-            if k == self.tenants - 1 and k > 0:
+            if self.same_size:
+                sizes[str(k)] = TenantSize(self.users, self.items, self.interactions)
+            elif k == self.tenants - 1 and k > 0:
                 sizes[str(k)] = TenantSize(6, 8, 15)
             else:
                 sizes[str(k)] = TenantSize(

@@ -6,19 +6,78 @@ trials, which candidates fit, how many final-fit epochs) comes out the same on a
 idle and on a busy machine. The wall clock stays only as a safety cap
 (``ML_TRAINING_WALL_CAP``): once it is passed, no further candidate starts, and
 the log says so.
+
+A tenant trained as a unit of work whose trials run elsewhere (``ML_EXECUTOR``)
+counts in a :class:`CpuLedger`: its own process CPU seconds, without those of the
+time it waited for its trials (other units may run in its process meanwhile),
+plus the CPU seconds each trial reports. Without a ledger (the default, one
+process) the clock is the process CPU time, exactly as before.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
-#: The clock of every training budget: CPU seconds of this process, all threads.
-cpu_seconds: Callable[[], float] = time.process_time
+
+class CpuLedger:
+    """CPU seconds spent for the tenant this thread trains, wherever they were spent."""
+
+    def __init__(self) -> None:
+        self.remote = 0.0
+        self.excluded = 0.0
+
+    def read(self) -> float:
+        """Process CPU seconds, minus those of waits, plus those reported by trials."""
+        return time.process_time() - self.excluded + self.remote
+
+
+_current = threading.local()
+
+
+def cpu_seconds() -> float:
+    """The clock of every training budget: CPU seconds of this process, all threads
+    (or of this thread's :class:`CpuLedger`, when a unit of work opened one)."""
+    ledger: CpuLedger | None = getattr(_current, "ledger", None)
+    return time.process_time() if ledger is None else ledger.read()
+
+
+@contextmanager
+def tenant_ledger() -> Iterator[CpuLedger]:
+    """Count :func:`cpu_seconds` in a new ledger in this thread until the block ends."""
+    previous = getattr(_current, "ledger", None)
+    _current.ledger = ledger = CpuLedger()
+    try:
+        yield ledger
+    finally:
+        _current.ledger = previous
+
+
+def charge_remote(seconds: float) -> None:
+    """Add CPU seconds that a unit of work spent elsewhere for this thread's tenant
+    (ignored without a ledger: then nothing runs elsewhere)."""
+    ledger: CpuLedger | None = getattr(_current, "ledger", None)
+    if ledger is not None:
+        ledger.remote += max(seconds, 0.0)
+
+
+@contextmanager
+def not_counted() -> Iterator[None]:
+    """Leave the process CPU seconds of this block out of this thread's ledger (a wait,
+    during which other units may run in this process)."""
+    ledger: CpuLedger | None = getattr(_current, "ledger", None)
+    started = time.process_time()
+    try:
+        yield
+    finally:
+        if ledger is not None:
+            ledger.excluded += time.process_time() - started
 
 
 class TenantBudget:

@@ -15,12 +15,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.config import Settings
 from mlcore.dataset import Dataset
 from mlcore.errors import MLCoreError
-from mlcore.interfaces import Budgeted, ModelArtifact, Recommender, Tunable, TuningReport
+from mlcore.interfaces import (
+    Budgeted,
+    ModelArtifact,
+    Recommender,
+    TrialTunable,
+    Tunable,
+    TuningReport,
+)
 from mlcore.serving.artifact import SUCCESS, build_artifact, skipped_artifact
 from mlcore.training.baseline import BASELINE, PopularityRecommender
 from mlcore.training.budget import TenantBudget, cpu_seconds
@@ -28,6 +35,9 @@ from mlcore.training.outcome import TenantOutcome
 from mlcore.training.selection import AUTO, BLEND, DEFAULT_PRIMARY, CandidateSelector
 from mlcore.training.splits import Split, temporal_split
 from mlcore.training.validation import Validation, validate
+
+if TYPE_CHECKING:
+    from mlcore.training.trial_search import TrialDispatch
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +95,20 @@ class TenantFitter:
             return name  # training reports the error itself
         return str(described) if described else name
 
-    def fit_tenant(self, dataset: Dataset, started: float | None = None) -> FittedTenant:
+    def fit_tenant(
+        self,
+        dataset: Dataset,
+        started: float | None = None,
+        dispatch: TrialDispatch | None = None,
+    ) -> FittedTenant:
         """Fit one loaded tenant; errors propagate to the caller.
 
         Args:
             dataset: The whole tenant.
             started: The budget clock's reading when work on the tenant began
                 (loading included); now when omitted.
+            dispatch: Where the trials of a :class:`~mlcore.interfaces.TrialTunable`
+                recommender run (None: in this process, as ``tune`` runs them).
         """
         started = self.clock() if started is None else started
         skip = _skip_reason(dataset)
@@ -99,10 +116,11 @@ class TenantFitter:
             artifact = skipped_artifact(dataset.tenant, skip, algorithm=self.algorithm)
             return FittedTenant(artifact, TenantOutcome(dataset.tenant, skip, self.algorithm))
         split = temporal_split(dataset)
+        make = self._maker(dispatch)
         if self._selects():
-            return self._fit_selected(dataset, split, started)
+            return self._fit_selected(dataset, split, started, make)
         chosen = self.settings.recommender
-        candidate = self.make_recommender(chosen)
+        candidate = make(chosen)
         tuning = self._fit_on_train(candidate, split, started)
         validation = validate(candidate, split, tuning_best=tuning.best_score if tuning else None)
         promoted, reason = self._gate(dataset.tenant, chosen, validation)
@@ -143,13 +161,28 @@ class TenantFitter:
         name = self.settings.recommender
         return name == AUTO or (self.settings.blend != "off" and name != BASELINE)
 
-    def _fit_selected(self, dataset: Dataset, split: Split, started: float) -> FittedTenant:
+    def _maker(self, dispatch: TrialDispatch | None) -> RecommenderFactory:
+        """``make_recommender``, handing ``dispatch`` to the recommenders that take it."""
+        if dispatch is None:
+            return self.make_recommender
+
+        def make(name: str) -> Recommender:
+            recommender = self.make_recommender(name)
+            if isinstance(recommender, TrialTunable):
+                recommender.use_trial_dispatch(dispatch.for_recommender(name))
+            return recommender
+
+        return make
+
+    def _fit_selected(
+        self, dataset: Dataset, split: Split, started: float, make: RecommenderFactory
+    ) -> FittedTenant:
         """Train the candidates on ``split``, choose what serves, fit it on ``dataset``."""
         settings = self.settings
         budget = TenantBudget(
             settings.training_budget, settings.training_wall_cap, started=started, clock=self.clock
         )
-        selector = CandidateSelector(settings, self.make_recommender, budget)
+        selector = CandidateSelector(settings, make, budget)
         selection = selector.select(split)
         promoted, reason = self._gate(dataset.tenant, selection.name, selection.validation)
         fit_started = self.clock()

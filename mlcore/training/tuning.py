@@ -13,6 +13,7 @@ as the tuning history.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -95,27 +96,54 @@ def run_study(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     deadline = clock() + max(config.timeout, 0.0)
-    storage = _storage(optuna, config.storage)
+    storage = open_storage(optuna, config.storage)
     try:
-        study = optuna.create_study(
-            study_name=config.study_name,
-            storage=storage,
-            direction="maximize",
-            sampler=optuna.samplers.TPESampler(
-                seed=config.seed, n_startup_trials=max(3, min(10, config.trials // 3))
-            ),
-            pruner=_pruner(optuna, config),
-        )
-        for configuration in [first] if isinstance(first, Mapping) else first or []:
-            study.enqueue_trial(dict(configuration))
+        study = new_study(optuna, config, storage, first)
         trial_fn = _trial_function(optuna, objective, config, deadline, clock)
         spent: Callable[[], bool] = lambda: clock() >= deadline  # noqa: E731
         callbacks = [_stopper(spent), *([] if stop is None else [_stopper(stop)])]
         study.optimize(trial_fn, n_trials=max(config.trials, 1), callbacks=callbacks)
-        return _report(study.trials, config)
+        return trial_report(study.trials, config)
     finally:
-        if storage is not None:
-            storage.engine.dispose()
+        close_storage(storage)
+
+
+def new_study(
+    optuna: Any,
+    config: StudyConfig,
+    storage: Any,
+    first: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+    *,
+    constant_liar: bool = False,
+) -> Any:
+    """The seeded TPE study of ``config``, with ``first`` enqueued.
+
+    ``constant_liar`` (trials running at the same time) makes TPE treat running
+    trials as bad, so parallel trials spread out instead of sampling the same region.
+    """
+    with warnings.catch_warnings():  # constant_liar is "experimental" since Optuna 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            seed=config.seed,
+            n_startup_trials=max(3, min(10, config.trials // 3)),
+            **({"constant_liar": True} if constant_liar else {}),
+        )
+    study = optuna.create_study(
+        study_name=config.study_name,
+        storage=storage,
+        direction="maximize",
+        sampler=sampler,
+        pruner=new_pruner(optuna, config),
+    )
+    for configuration in [first] if isinstance(first, Mapping) else first or []:
+        study.enqueue_trial(dict(configuration))
+    return study
+
+
+def close_storage(storage: Any) -> None:
+    """Release a storage's database connections."""
+    if storage is not None:
+        storage.engine.dispose()
 
 
 def _trial_function(
@@ -159,13 +187,15 @@ def _stopper(stop: Callable[[], bool]) -> Callable[[Any, Any], None]:
     return after_trial
 
 
-def _storage(optuna: Any, url: str | None) -> Any:
+def open_storage(optuna: Any, url: str | None) -> Any:
+    """Optuna storage for ``url`` (None: in memory)."""
     if url is None:
         return None
     return optuna.storages.RDBStorage(url)
 
 
-def _pruner(optuna: Any, config: StudyConfig) -> Any:
+def new_pruner(optuna: Any, config: StudyConfig) -> Any:
+    """The Optuna pruner ``config`` names."""
     if config.pruner == "none":
         return optuna.pruners.NopPruner()
     if config.pruner == "hyperband":
@@ -173,7 +203,8 @@ def _pruner(optuna: Any, config: StudyConfig) -> Any:
     return optuna.pruners.SuccessiveHalvingPruner(min_resource=config.min_resource)
 
 
-def _report(trials: list[Any], config: StudyConfig) -> TuningReport:
+def trial_report(trials: list[Any], config: StudyConfig) -> TuningReport:
+    """The report of a finished study's trials (every trial, the best configuration)."""
     records: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     epochs: list[int] = []
@@ -190,6 +221,8 @@ def _report(trials: list[Any], config: StudyConfig) -> TuningReport:
             "epochs_run": attrs.get("epochs_run"),
             "seconds": round(float(attrs.get("seconds", 0.0)), 3),
         }
+        if "where" in attrs:  # a trial run as a unit of work: which process ran it
+            record["where"] = attrs["where"]
         records.append(record)
         score = record["score"]
         if score is None or not math.isfinite(score):

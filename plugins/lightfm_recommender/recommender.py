@@ -23,6 +23,7 @@ from mlcore.errors import ConfigError, NotFittedError
 from mlcore.interfaces import ServingArrays, TuningReport
 from mlcore.training.budget import cpu_seconds
 from mlcore.training.recency import Recency
+from mlcore.training.trial_search import TrialDispatch
 from mlcore.training.tuning import StudyConfig, run_study
 from plugins.lightfm_recommender.budget import FinalFitPlan, TimeBudget, TuningPace, plan_final_fit
 from plugins.lightfm_recommender.features import MODES, FeatureMatrices, build_features
@@ -35,6 +36,7 @@ from plugins.lightfm_recommender.tuning import (
     train_epochs,
     validation_sample,
 )
+from plugins.lightfm_recommender.unit_search import tune_by_units
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class LightFMRecommender:
         self._pace: TuningPace | None = None
         self._checkpoint: tuple[tuple[int, int], Any] | None = None
         self._features: tuple[Dataset, FeatureMatrices] | None = None
+        self._dispatch: TrialDispatch | None = None
 
     def set_time_budget(self, seconds: float) -> None:
         """Fit ``tune`` and the next ``fit`` on every interaction into ``seconds`` from now.
@@ -80,6 +83,11 @@ class LightFMRecommender:
         (``warm``), or serves it as it is, whichever fits (``describe`` says which).
         """
         self._budget = TimeBudget(seconds, self.clock)
+
+    @property
+    def time_budget(self) -> TimeBudget:
+        """The budget of ``tune`` and the next ``fit`` (unlimited unless set)."""
+        return self._budget
 
     def features(self, dataset: Dataset) -> FeatureMatrices:
         """The feature matrices of ``dataset`` in this recommender's mode.
@@ -108,7 +116,11 @@ class LightFMRecommender:
 
         With a time budget, ``train`` plus ``validation`` is taken to be what the
         final fit trains on (the trainer's temporal split), to predict its cost.
+        With a trial dispatch (:meth:`use_trial_dispatch`) each trial is a unit of
+        work (:mod:`plugins.lightfm_recommender.unit_search`).
         """
+        if self._dispatch is not None:
+            return tune_by_units(self, self._dispatch, train, validation, trials, timeout, seed)
         started = self.clock()
         features = self.features(train)
         space = self.options.search_space()
@@ -128,16 +140,7 @@ class LightFMRecommender:
             pace=self._pace,
             clock=self.clock,
         )
-        config = StudyConfig(
-            trials=trials,
-            timeout=timeout,
-            seed=seed,
-            storage=self._storage_url(train.tenant),
-            study_name=f"{train.tenant}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9}",
-            patience=self.options.tune_patience,
-            pruner=self.options.tune_pruner,
-            min_resource=self.options.tune_epochs[0],
-        )
+        config = self.study_config(train.tenant, trials, timeout, seed)
         pace = self._pace
         report = run_study(
             objective, config, first=space.clip(self.params), stop=lambda: pace.exhausted
@@ -161,6 +164,46 @@ class LightFMRecommender:
         else:
             self.fit(train)
         return report
+
+    def use_trial_dispatch(self, dispatch: TrialDispatch) -> None:
+        """Run the trials of the next ``tune`` as units of work through ``dispatch``."""
+        self._dispatch = dispatch
+
+    def trial_objective(
+        self, train: Dataset, validation: Dataset, *, seed: int
+    ) -> LightFMObjective:
+        """The objective ``tune`` searches with, for one trial run as a unit of work
+        (no time budget: the trainer gives the trial its CPU seconds)."""
+        return LightFMObjective(
+            self.options.search_space(),
+            train,
+            validation_sample(validation, self.options.tune_max_users, seed),
+            TrainingData.of(train, self.features(train)),
+            seed=seed,
+            num_threads=self.num_threads,
+        )
+
+    def study_config(self, tenant: str, trials: int, timeout: float, seed: int) -> StudyConfig:
+        """The Optuna study of a search of ``tenant`` (a fresh name each time)."""
+        return StudyConfig(
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            storage=self._storage_url(tenant),
+            study_name=f"{tenant}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9}",
+            patience=self.options.tune_patience,
+            pruner=self.options.tune_pruner,
+            min_resource=self.options.tune_epochs[0],
+        )
+
+    def adopt(self, report: TuningReport, train: Dataset, pace: TuningPace) -> None:
+        """End a search run elsewhere as the Tunable handshake asks: fitted on ``train``
+        with the best options, that model kept as the checkpoint a warm fit continues."""
+        self.params = {**self.params, **report.best_params}
+        self.tuning_score_ = report.best_score
+        self._pace = pace
+        self.fit(train)
+        self._checkpoint = (train.shape, copy.deepcopy(self.model_))
 
     def fit(self, dataset: Dataset) -> Self:
         """Train on every interaction of ``dataset`` with the current (tuned) options."""

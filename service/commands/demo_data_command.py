@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.interactions,
         help="interaction rows of tenant 0 (tenant k gets 1/(k+1) of each size)",
     )
+    parser.add_argument(
+        "--same-size",
+        action="store_true",
+        help="every tenant gets the sizes above (no tiny last tenant), e.g. for benchmarks",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     parser.add_argument(
         "--now",
@@ -43,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         interactions=args.interactions,
         seed=args.seed,
         now=args.now,
+        same_size=args.same_size,
     )
     try:
         config.sizes()

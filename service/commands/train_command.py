@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         source.describe(),
         settings.models_dir,
     )
-    trainer = Trainer(settings, source, store, parts.recommender)
+    executor = parts.executor()
+    trainer = Trainer(settings, source, store, parts.recommender, executor=executor)
     with (
         tqdm(total=_tenant_count(source), unit="tenant", disable=args.quiet) as bar,
         logging_redirect_tqdm(),
@@ -63,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"tenant {outcome.tenant} done")
             bar.update(1)
 
-        outcomes = trainer.run(progress)
+        try:
+            outcomes = trainer.run(progress)
+        finally:
+            executor.close()
     print(summary_table(outcomes, store))
     return 1 if any(outcome.failed for outcome in outcomes) else 0
 

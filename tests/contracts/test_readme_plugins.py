@@ -14,7 +14,7 @@ import pytest
 from mlcore import hookspecs
 from mlcore.config import Settings
 from mlcore.errors import ModelNotFoundError
-from mlcore.interfaces import DataSource, ModelStore, Recommender
+from mlcore.interfaces import DataSource, Executor, ModelStore, Recommender
 from mlcore.plugin_manager import make_plugin_manager
 from mlcore.registry import Registry
 from tests.contracts import recommender_contract as contract
@@ -122,3 +122,16 @@ def test_model_store_example_keeps_versions(tmp_path: Path) -> None:
     assert store.current_version(dataset.tenant) == "1"
     with pytest.raises(ModelNotFoundError):
         store.load("no-such-tenant")
+
+
+def test_executor_example_runs_units() -> None:
+    registry = registry_with(example_module("mlcore_executors"))
+    (name,) = registry.executors()
+    executor = registry.create("executor", name, {"threads": "2"}, settings=Settings())
+    assert isinstance(executor, Executor) and executor.slots() == 2
+    futures = [executor.submit(pow, n, 2) for n in range(4)]
+    done: set[object] = set()
+    while len(done) < len(futures):
+        done |= executor.wait([f for f in futures if f not in done])
+    executor.close()
+    assert [future.result() for future in futures] == [0, 1, 4, 9]

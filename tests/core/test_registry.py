@@ -78,8 +78,9 @@ class MisspeltPlugin:
 def test_a_misspelt_hook_is_an_error_naming_it_and_the_valid_hooks() -> None:
     with pytest.raises(PluginError, match="mlcore_recommender") as error:
         make_plugin_manager(load_entry_points=False, extra_plugins=[MisspeltPlugin()])
-    assert "Valid hooks: mlcore_data_sources, mlcore_model_stores, mlcore_recommenders" in str(
-        error.value
+    assert (
+        "Valid hooks: mlcore_data_sources, mlcore_executors, mlcore_model_stores, mlcore_recommenders"
+        in str(error.value)
     )
 
 

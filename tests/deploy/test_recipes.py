@@ -7,6 +7,7 @@ nginx checks the compose configuration for real (``nginx -t``).
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import shutil
 import subprocess
@@ -102,3 +103,31 @@ def test_docker_build_where_a_daemon_runs() -> None:
         timeout=1800,
     )
     assert built.returncode == 0, built.stderr[-3000:]
+
+
+def test_scale_out_compose_wires_scheduler_workers_store_and_service() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.scale-out.yaml").read_text())
+    services = compose["services"]
+    assert {"s3", "scheduler", "worker", "mlservice", "nginx"} <= set(services)
+    extras = services["mlservice"]["build"]["args"]["EXTRAS"].split(",")
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    assert {"dask", "s3"} <= set(extras) <= set(setup["options.extras_require"])
+    assert "ARG EXTRAS" in (DEPLOY / "Dockerfile").read_text()
+    scheduler_port = services["scheduler"]["command"][
+        services["scheduler"]["command"].index("--port") + 1
+    ]
+    worker, service = services["worker"], services["mlservice"]
+    assert worker["deploy"]["replicas"] == 2
+    assert worker["command"][0] == f"tcp://scheduler:{scheduler_port}"
+    for name in ("ML_EXECUTOR", "ML_EXECUTOR_OPTIONS", "ML_MODEL_STORE", "ML_MODEL_STORE_OPTIONS"):
+        assert worker["environment"][name] == service["environment"][name], name
+    assert service["environment"]["ML_EXECUTOR"] == "dask"
+    assert (
+        json.loads(service["environment"]["ML_EXECUTOR_OPTIONS"])["address"] == worker["command"][0]
+    )
+    store = json.loads(service["environment"]["ML_MODEL_STORE_OPTIONS"])
+    assert store["endpoint_url"].startswith("http://s3:")
+    for source in (volume.split(":")[0] for volume in services["nginx"]["volumes"]):
+        if source.startswith("./nginx/"):
+            assert (DEPLOY / source).exists(), source

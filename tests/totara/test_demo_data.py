@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcore.demo.export import USER_HEADER, YEAR_SECONDS, DemoConfig, write_demo_export
+from mlcore.demo.export import USER_HEADER, YEAR_SECONDS, DemoConfig, TenantSize, write_demo_export
 from mlcore.item_types import COMPONENTS
 from mlcore.totara.csv_reader import read_rows
 from mlcore.totara.dataset_builder import load_tenant_dataset
@@ -170,3 +170,10 @@ def test_one_tenant_and_bad_sizes() -> None:
     assert list(DemoConfig(tenants=1).sizes()) == ["0"]
     with pytest.raises(ValueError, match="at least"):
         DemoConfig(tenants=0).sizes()
+
+
+def test_same_size_gives_every_tenant_the_sizes(tmp_path: Path) -> None:
+    config = DemoConfig(tenants=3, users=40, items=20, interactions=300, same_size=True)
+    assert set(config.sizes().values()) == {TenantSize(40, 20, 300)}
+    summary = write_demo_export(tmp_path, config)
+    assert [users for users, _, _ in summary.tenants.values()] == [40, 40, 40]
