@@ -38,7 +38,7 @@ def run_refresh(
     from service.metrics.instrumented_source import InstrumentedSource
 
     parts = parts or configured_plugins(settings)
-    source = parts.data_source()
+    source: DataSource = parts.data_source()
     if not isinstance(source, ChangeChecked):  # downloads are counted, a stat is not
         source = InstrumentedSource(source)
     refresher = Refresher(
@@ -52,7 +52,9 @@ def run_refresh(
     outcomes = refresher.run(only)
     for outcome in outcomes:
         users = outcome.counts.get("users_changed", 0) if outcome.version else 0
-        recorders.refresh(outcome.tenant, outcome.status, outcome.seconds, users, outcome.lag_seconds)
+        recorders.refresh(
+            outcome.tenant, outcome.status, outcome.seconds, users, outcome.lag_seconds
+        )
         if outcome.status != UNCHANGED:
             log.log(
                 logging.ERROR if outcome.status == FAILED else logging.INFO,

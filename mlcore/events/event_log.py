@@ -71,9 +71,7 @@ class EventLog:
     def append(self, events: Sequence[InteractionEvent]) -> None:
         """Write ``events`` in one durable transaction."""
         received = self.clock()
-        rows = [
-            (e.tenant, e.user_id, e.item_id, e.rating, e.timestamp, received) for e in events
-        ]
+        rows = [(e.tenant, e.user_id, e.item_id, e.rating, e.timestamp, received) for e in events]
         connection = self._connect()
         try:
             with connection:

@@ -88,7 +88,9 @@ def _with_event_users(dataset: Dataset, user_ids: list[str]) -> tuple[Dataset, n
     return dataset, np.array([rows[u] for u in user_ids], dtype=np.int64)
 
 
-def _absorbed(dataset: Dataset, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
+def _absorbed(
+    dataset: Dataset, users: np.ndarray, items: np.ndarray, times: np.ndarray
+) -> np.ndarray:
     """Whether the export holds each event's pair at the same or a later time."""
     n_items = max(dataset.n_items, 1)
     pairs = dataset.user_index.astype(np.int64) * n_items + dataset.item_index

@@ -113,7 +113,11 @@ def _identifier(value: Any, name: str, number: int) -> str:
     if type(value) is int and value >= 0:
         value = str(value)
     if not isinstance(value, str) or not value.strip() or value != value.strip():
-        raise EventError(f"record {number}: {name} must be a non-empty string without spaces around it")
+        raise EventError(
+            f"record {number}: {name} must be a non-empty string without spaces around it"
+        )
     if len(value.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES or "\x00" in value:
-        raise EventError(f"record {number}: {name} is longer than {MAX_ID_BYTES} bytes or holds NUL")
+        raise EventError(
+            f"record {number}: {name} is longer than {MAX_ID_BYTES} bytes or holds NUL"
+        )
     return value

@@ -152,7 +152,9 @@ class Refresher:
             self.state.put(tenant, f"{base_version}|unsupported", started)
             outcome = RefreshOutcome(tenant, SKIPPED, str(exc), base_version=base_version)
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the current model
-            log.exception("tenant %s: refresh failed; version %s keeps serving", tenant, base_version)
+            log.exception(
+                "tenant %s: refresh failed; version %s keeps serving", tenant, base_version
+            )
             message = f"refresh failed, version {base_version} keeps serving: {exc}"
             outcome = RefreshOutcome(tenant, FAILED, message, base_version=base_version)
         seconds = self.clock() - started
@@ -168,18 +170,25 @@ class Refresher:
             self.state.put(tenant, key, started)
             return RefreshOutcome(tenant, UNCHANGED, "nothing changed", base_version=base_version)
         merged = merge_events(load_tenant_dataset(snapshot, tenant), events)
-        refreshed = self.builder.build(self.store.load(tenant, base_version), base_version, merged.dataset)
+        refreshed = self.builder.build(
+            self.store.load(tenant, base_version), base_version, merged.dataset
+        )
         remaining = self._absorb(merged, events)
         if refreshed.artifact is None:
             self.state.put(tenant, _key(base_version, fingerprint, remaining), started)
             return RefreshOutcome(
-                tenant, UNCHANGED, "no user's data changed", base_version=base_version,
+                tenant,
+                UNCHANGED,
+                "no user's data changed",
+                base_version=base_version,
                 counts=dict(refreshed.counts),
             )
         if self.store.current_version(tenant) != base_version:
             return RefreshOutcome(
-                tenant, SKIPPED, "a newer version was published meanwhile; the next cycle "
-                "folds into it", base_version=base_version,
+                tenant,
+                SKIPPED,
+                "a newer version was published meanwhile; the next cycle folds into it",
+                base_version=base_version,
             )
         version = self.store.publish(tenant, refreshed.artifact)
         published = self.clock()

@@ -57,7 +57,9 @@ def members_of(
         return [Member(kind, {k: v for k, v in arrays.items() if k not in SHARED})], None
     kinds = np.asarray(arrays[blend.KINDS]).tolist()
     members = [
-        Member(str(name), {k: v for k, v in blend.member_arrays(arrays, i).items() if k not in SHARED})
+        Member(
+            str(name), {k: v for k, v in blend.member_arrays(arrays, i).items() if k not in SHARED}
+        )
         for i, name in enumerate(kinds)
     ]
     return members, [float(w) for w in np.asarray(arrays[blend.WEIGHTS])]
@@ -139,7 +141,9 @@ def remap_columns(matrix: sp.csr_matrix, columns: np.ndarray, n_columns: int) ->
     return result
 
 
-def splice_users(member: Member, rows: np.ndarray, changed: np.ndarray, folded: FoldedUsers) -> ServingArrays:
+def splice_users(
+    member: Member, rows: np.ndarray, changed: np.ndarray, folded: FoldedUsers
+) -> ServingArrays:
     """The member's serving arrays for the refreshed users.
 
     Args:

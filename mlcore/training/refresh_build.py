@@ -57,11 +57,13 @@ class RefreshedModel:
         counts: ``users_changed``, ``users_new``, ``users_removed``, ``items_new``,
             ``items_removed`` and ``items_left_out``.
         fold_in_seconds: Time spent in the backends' fold-in.
+        seconds_by_backend: The same by backend (a blend's members).
     """
 
     artifact: ModelArtifact | None
     counts: Mapping[str, int] = field(default_factory=dict)
     fold_in_seconds: float = 0.0
+    seconds_by_backend: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,46 +112,32 @@ class RefreshBuilder:
         )
         items = ItemMap(item_rows, len(base_items))
         members = [reindex_items(m, items, p) for m, p in zip(members, placed, strict=True)]
-        base_users = artifact_ids(base.arrays, "user")
-        user_rows = base_users.lookup(dataset.user_ids)
-        base_digest = np.asarray(base.arrays["user_digest"])
-        changed = (user_rows < 0) | (base_digest[np.maximum(user_rows, 0)] != dataset.user_digests())
-        counts = {
-            "users_changed": int(changed.sum()),
-            "users_new": int((user_rows < 0).sum()),
-            "users_removed": len(base_users) - int((user_rows >= 0).sum()),
-            "items_new": int((item_rows < 0).sum()),
-            "items_removed": len(base_items) - int((item_rows >= 0).sum()),
-            "items_left_out": left_out,
-        }
-        if not changed.any() and items.unchanged and len(base_users) == dataset.n_users:
+        user_rows, changed = _changed_users(base, dataset)
+        counts = _counts(
+            user_rows, changed, len(artifact_ids(base.arrays, "user")), item_rows, len(base_items)
+        )
+        counts["items_left_out"] = left_out
+        if not changed.any() and items.unchanged and counts["users_removed"] == 0:
             return RefreshedModel(None, counts)
-        started = self.clock()
         users = with_users(dataset, np.flatnonzero(changed))
-        servings = []
+        servings, seconds = [], dict[str, float]()
         for member, backend in zip(members, backends, strict=True):
             request = FoldInRequest(
                 member.arrays, backend.params, users, user_rows[changed], seed=self.seed
             )
+            started = self.clock()
             folded = backend.recommender.fold_in(request)
+            seconds[backend.name] = seconds.get(backend.name, 0.0) + self.clock() - started
             servings.append(splice_users(member, user_rows, changed, folded))
-        seconds = self.clock() - started
         serving = blend_arrays(servings, weights) if weights is not None else servings[0]
-        details = {key: manifest[key] for key in KEPT_MANIFEST if key in manifest}
-        details["refresh"] = True
-        details["base_version"] = base_version
-        details["full_version"] = manifest.get("full_version", base_version)
-        details["full_trained_at"] = manifest.get("full_trained_at", manifest.get("trained_at"))
-        details["refresh_counts"] = counts
-        details["fold_in_seconds"] = seconds
         artifact = build_artifact(
             dataset,
             serving,
             backend=str(manifest.get("backend", "")),
             algorithm=str(manifest.get("algorithm", "")),
-            details=details,
+            details=_details(manifest, base_version, counts, seconds),
         )
-        return RefreshedModel(artifact, counts, seconds)
+        return RefreshedModel(artifact, counts, sum(seconds.values()), seconds)
 
     def _backend(self, member: Member) -> _Backend:
         stored = stored_fold_in(member.arrays)
@@ -185,6 +173,51 @@ class RefreshBuilder:
                 else None
             )
             if answer is None:
-                return with_items(dataset, ~new), item_rows[~new], [None] * len(members), int(new.sum())
+                return (
+                    with_items(dataset, ~new),
+                    item_rows[~new],
+                    [None] * len(members),
+                    int(new.sum()),
+                )
             placed.append(answer)
         return dataset, item_rows, placed, 0
+
+
+def _changed_users(base: ModelArtifact, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's row in ``base`` (-1: new) and whether their data changed (or is new)."""
+    user_rows = artifact_ids(base.arrays, "user").lookup(dataset.user_ids)
+    base_digest = np.asarray(base.arrays["user_digest"])
+    digest = base_digest[np.maximum(user_rows, 0)]
+    return user_rows, (user_rows < 0) | (digest != dataset.user_digests())
+
+
+def _counts(
+    user_rows: np.ndarray, changed: np.ndarray, n_users: int, item_rows: np.ndarray, n_items: int
+) -> dict[str, int]:
+    return {
+        "users_changed": int(changed.sum()),
+        "users_new": int((user_rows < 0).sum()),
+        "users_removed": n_users - int((user_rows >= 0).sum()),
+        "items_new": int((item_rows < 0).sum()),
+        "items_removed": n_items - int((item_rows >= 0).sum()),
+    }
+
+
+def _details(
+    manifest: Mapping[str, Any],
+    base_version: str,
+    counts: Mapping[str, int],
+    seconds: Mapping[str, float],
+) -> dict[str, Any]:
+    """The refreshed manifest's entries: the base's validation and selection, and the refresh."""
+    details = {key: manifest[key] for key in KEPT_MANIFEST if key in manifest}
+    details.update(
+        refresh=True,
+        base_version=base_version,
+        full_version=manifest.get("full_version", base_version),
+        full_trained_at=manifest.get("full_trained_at", manifest.get("trained_at")),
+        refresh_counts=dict(counts),
+        fold_in_seconds=sum(seconds.values()),
+        fold_in_seconds_by_backend=dict(seconds),
+    )
+    return details

@@ -71,7 +71,11 @@ def bpr_user_factors(
         )
         diff = items[positives[~clash]] - items[negatives[~clash]]
         owner = users[~clash]
-        x = np.einsum("ij,ij->i", vectors[owner], diff) + bias[positives[~clash]] - bias[negatives[~clash]]
+        x = (
+            np.einsum("ij,ij->i", vectors[owner], diff)
+            + bias[positives[~clash]]
+            - bias[negatives[~clash]]
+        )
         step = (1.0 / (1.0 + np.exp(x)))[:, None] * diff - regularization * vectors[owner]
         update = np.zeros_like(vectors)
         np.add.at(update, owner, step)

@@ -35,7 +35,9 @@ BIASES = "fold_in_{}_biases"
 NAMES = "fold_in_{}_feature_names"
 
 
-def feature_arrays(model: Any, side: str, start: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+def feature_arrays(
+    model: Any, side: str, start: int, names: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     """The embeddings and biases of one side's ``partial`` feature block (columns
     ``start`` to ``start + len(names)``), by the published names."""
     embeddings = model.user_embeddings if side == "user" else model.item_embeddings
@@ -119,7 +121,9 @@ def fold_in_users(request: FoldInRequest) -> FoldedUsers:
     model.user_embeddings = np.ascontiguousarray(start)
     model.user_biases = np.ascontiguousarray(start_bias)
     if users.n_interactions:
-        recency = Recency(params.get("recency", "off"), float(params.get("recency_half_life", 40.0)))
+        recency = Recency(
+            params.get("recency", "off"), float(params.get("recency_half_life", 40.0))
+        )
         weights = None if model.loss == "warp-kos" else recency.weighted(users).tocoo()
         model.fit_partial(
             users.interactions.tocoo(),

@@ -80,6 +80,8 @@ class LightFMRecommender:
         self.clock = clock
         self._budget = TimeBudget(None, clock)
         self._pace: TuningPace | None = None
+        #: What a refresh needs to fold users into the last ``fit`` (see :mod:`.fold_in`).
+        self.fold_in_: dict[str, np.ndarray] | None = None
         self._checkpoint: tuple[tuple[int, int], Any] | None = None
         self._features: tuple[Dataset, FeatureMatrices] | None = None
         self._dispatch: TrialDispatch | None = None
@@ -297,10 +299,9 @@ class LightFMRecommender:
     def export(self) -> ServingArrays:
         if not hasattr(self, "serving_"):
             raise NotFittedError("lightfm recommender used before fit()")
-        fold_in = getattr(self, "fold_in_", None)
-        if fold_in is None:
+        if self.fold_in_ is None:
             return self.serving_
-        return dataclasses.replace(self.serving_, extra={**self.serving_.extra, **fold_in})
+        return dataclasses.replace(self.serving_, extra={**self.serving_.extra, **self.fold_in_})
 
     def describe(self) -> Mapping[str, Any]:
         description: dict[str, Any] = {

@@ -21,12 +21,18 @@ def test_als_fold_in_equals_implicits_recalculate_user(alpha: float, regularizat
     from implicit.cpu.als import AlternatingLeastSquares
 
     dataset = random_dataset(seed=2, n_users=40, density=0.3)
-    options = ImplicitALSOptions(factors=8, alpha=alpha, regularization=regularization, iterations=5)
+    options = ImplicitALSOptions(
+        factors=8, alpha=alpha, regularization=regularization, iterations=5
+    )
     recommender = ImplicitALSRecommender(options, seed=1, num_threads=1).fit(dataset)
     serving = recommender.export()
     changed = with_events(
         dataset,
-        [("u4", "container_course1", 1, LATER), ("u9", "engage_article2", 0, LATER), ("new", "totara_playlist1", 1, LATER)],
+        [
+            ("u4", "container_course1", 1, LATER),
+            ("u9", "engage_article2", 0, LATER),
+            ("new", "totara_playlist1", 1, LATER),
+        ],
     )
     rows = np.array([changed.user_ids.tolist().index(u) for u in ("u4", "u9", "new")])
     users = with_users(changed, rows)

@@ -54,7 +54,10 @@ def test_refreshes_run_on_the_interval_and_never_during_a_training() -> None:
         return children[-1]
 
     scheduler = RefreshScheduler(
-        Settings(refresh_interval=0.05), busy=busy.is_set, launch=launch, poll_seconds=0.01  # type: ignore[arg-type]
+        Settings(refresh_interval=0.05),
+        busy=busy.is_set,
+        launch=launch,
+        poll_seconds=0.01,  # type: ignore[arg-type]
     )
     assert scheduler.start()
     try:
@@ -95,5 +98,7 @@ def test_mlservice_refresh_runs_one_cycle(tmp_path: Path, monkeypatch, capsys) -
     line = (export / "user_interactions_0.csv").read_text().splitlines()[1].split(",")
     with open(export / "user_interactions_0.csv", "a", encoding="utf-8") as handle:
         handle.write(f"{line[0]},{line[1]},1,1999999999\n")
-    assert main(["refresh", "--tenant", "0", "--data-dir", str(export), "--models-dir", models]) == 0
+    assert (
+        main(["refresh", "--tenant", "0", "--data-dir", str(export), "--models-dir", models]) == 0
+    )
     assert "tenant 0: published ->" in capsys.readouterr().out

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from mlcore.events.records import EventError, InteractionEvent, parse_events
 
 ids = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    min_size=1,
+    max_size=20,
 ).filter(lambda s: s == s.strip())
 events = st.builds(
     InteractionEvent,
@@ -34,7 +36,9 @@ def as_json(event: InteractionEvent) -> dict[str, object]:
 
 
 @given(st.lists(events, min_size=1, max_size=20), st.booleans())
-def test_valid_bodies_round_trip_as_array_or_lines(posted: list[InteractionEvent], lines: bool) -> None:
+def test_valid_bodies_round_trip_as_array_or_lines(
+    posted: list[InteractionEvent], lines: bool
+) -> None:
     records = [as_json(e) for e in posted]
     body = "\n".join(json.dumps(r) for r in records) if lines else json.dumps(records)
     assert parse_events(body.encode(), max_records=20) == posted
@@ -46,7 +50,14 @@ def test_one_bad_record_refuses_the_body_and_is_named(posted, data) -> None:
     bad = data.draw(st.integers(0, len(records) - 1))
     field, value = data.draw(
         st.sampled_from(
-            [("rating", 2), ("rating", "1"), ("timestamp", -5), ("timestamp", 1.5), ("user_id", ""), ("item_id", None)]
+            [
+                ("rating", 2),
+                ("rating", "1"),
+                ("timestamp", -5),
+                ("timestamp", 1.5),
+                ("user_id", ""),
+                ("item_id", None),
+            ]
         )
     )
     records[bad][field] = value
@@ -60,11 +71,14 @@ def test_one_bad_record_refuses_the_body_and_is_named(posted, data) -> None:
         (b"", "no records"),
         (b"[]", "no records"),
         (b"\xff\xfe", "not UTF-8"),
-        (b"[{\"tenant\": ", "not valid JSON"),
-        (b"{\"tenant\": \"0\"}\nnot json", "line 2 is not valid JSON"),
-        (b"{\"a\": 1}", "record 1: missing tenant"),
+        (b'[{"tenant": ', "not valid JSON"),
+        (b'{"tenant": "0"}\nnot json', "line 2 is not valid JSON"),
+        (b'{"a": 1}', "record 1: missing tenant"),
         (b"[1]", "record 1: must be a JSON object"),
-        (b"{\"tenant\": \"0\", \"user_id\": 1, \"item_id\": \"x\", \"rating\": 1, \"timestamp\": 5, \"extra\": 1}", "unknown field"),
+        (
+            b'{"tenant": "0", "user_id": 1, "item_id": "x", "rating": 1, "timestamp": 5, "extra": 1}',
+            "unknown field",
+        ),
     ],
 )
 def test_malformed_bodies_get_a_clear_error(body: bytes, message: str) -> None:

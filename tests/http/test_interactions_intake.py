@@ -18,7 +18,13 @@ from service.app import create_app
 from tests.support.app_support import KEY, tiny_artifact, totara_headers
 from tests.support.memory_store import MemoryModelStore
 
-RECORD = {"tenant": "0", "user_id": "u1", "item_id": "container_course1", "rating": 1, "timestamp": 1_700_000_000}
+RECORD = {
+    "tenant": "0",
+    "user_id": "u1",
+    "item_id": "container_course1",
+    "rating": 1,
+    "timestamp": 1_700_000_000,
+}
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -56,7 +62,11 @@ def serving(settings: Settings) -> Iterator[str]:
 @pytest.fixture()
 def base(tmp_path: Path) -> Iterator[str]:
     settings = Settings(
-        totara_key=KEY, models_dir=tmp_path, event_intake=True, event_max_bytes=4000, event_max_records=5
+        totara_key=KEY,
+        models_dir=tmp_path,
+        event_intake=True,
+        event_max_bytes=4000,
+        event_max_records=5,
     )
     yield from serving(settings)
 

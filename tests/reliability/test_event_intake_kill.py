@@ -51,7 +51,15 @@ def test_accepted_events_survive_kill_9_and_reach_the_next_refresh(tmp_path: Pat
         base = f"http://127.0.0.1:{port}"
         wait_until_serving(base, process, tmp_path / "serve.log")
         body = "\n".join(
-            json.dumps({"tenant": "0", "user_id": "killed-9", "item_id": item, "rating": 1, "timestamp": 1_700_000_000 + n})
+            json.dumps(
+                {
+                    "tenant": "0",
+                    "user_id": "killed-9",
+                    "item_id": item,
+                    "rating": 1,
+                    "timestamp": 1_700_000_000 + n,
+                }
+            )
             for n, item in enumerate(items)
         )
         answer = requests.post(

@@ -29,7 +29,10 @@ def make_recommender(name: str, settings: Settings = SETTINGS) -> Recommender:
 def published(dataset: Dataset, backend: str, settings: Settings = SETTINGS) -> ModelArtifact:
     """The artifact a training of ``dataset`` with ``backend`` publishes (arrays in memory)."""
     if backend == "blend":
-        members = [make_recommender(n, settings).fit(dataset).export() for n in ("lightfm", "ease", "implicit-als")]
+        members = [
+            make_recommender(n, settings).fit(dataset).export()
+            for n in ("lightfm", "ease", "implicit-als")
+        ]
         serving = blend_arrays(members, [0.5, 0.3, 0.2])
     else:
         serving = make_recommender(backend, settings).fit(dataset).export()

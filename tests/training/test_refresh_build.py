@@ -38,7 +38,9 @@ def refreshed(base: ModelArtifact, dataset) -> TenantModel:
 def unseen_course(dataset, user: str) -> str:
     row = dataset.user_ids.tolist().index(user)
     seen = set(dataset.interactions[row].indices.tolist())
-    return next(i for n, i in enumerate(ITEMS) if i.startswith("container_course") and n not in seen)
+    return next(
+        i for n, i in enumerate(ITEMS) if i.startswith("container_course") and n not in seen
+    )
 
 
 def test_an_item_just_interacted_with_leaves_the_users_list(base, dataset) -> None:
@@ -71,7 +73,13 @@ def test_users_whose_data_did_not_change_keep_their_scores(base, dataset) -> Non
 
 def test_a_new_learner_with_five_interactions_is_known_and_personalised(base, dataset) -> None:
     name, artifact = base
-    picks = ["container_course1", "container_course2", "engage_article1", "engage_article2", "totara_playlist1"]
+    picks = [
+        "container_course1",
+        "container_course2",
+        "engage_article1",
+        "engage_article2",
+        "totara_playlist1",
+    ]
     changed = with_events(dataset, [("newbie", item, 1, LATER + n) for n, item in enumerate(picks)])
     after = refreshed(artifact, changed)
     row = after.user_row("newbie")
@@ -81,7 +89,9 @@ def test_a_new_learner_with_five_interactions_is_known_and_personalised(base, da
     if name != "popularity":  # popularity ranks every learner alike, by design
         scores = after.scores(row, slice(0, len(ITEMS)))
         assert np.ptp(scores) > 0
-        assert listed != [r.item_id for r in after.popular("container_course", 10)] or len(listed) < 2
+        assert (
+            listed != [r.item_id for r in after.popular("container_course", 10)] or len(listed) < 2
+        )
 
 
 def test_nothing_changed_publishes_nothing(base, dataset) -> None:
@@ -93,7 +103,9 @@ def test_a_model_without_digests_is_not_refreshed(dataset) -> None:
     artifact = published(dataset, "popularity")
     arrays = {k: v for k, v in artifact.arrays.items() if k != "user_digest"}
     with pytest.raises(RefreshUnsupported, match="next full training"):
-        RefreshBuilder(make_recommender).build(ModelArtifact(artifact.manifest, arrays), "v1", dataset)
+        RefreshBuilder(make_recommender).build(
+            ModelArtifact(artifact.manifest, arrays), "v1", dataset
+        )
 
 
 def _with_new_course(dataset):
@@ -109,7 +121,11 @@ def _with_new_course(dataset):
         item_ids=items,
         item_types=np.insert(dataset.item_types, position, 0),
         item_features=sp.vstack([features[:position], row, features[position:]], format="csr"),
-        item_documents=(*dataset.item_documents[:position], "new", *dataset.item_documents[position:]),
+        item_documents=(
+            *dataset.item_documents[:position],
+            "new",
+            *dataset.item_documents[position:],
+        ),
         item_index=shifted.astype(np.int32),
     )
     return with_events(grown, [("u1", "container_course99", 1, LATER)])

@@ -70,7 +70,9 @@ def test_publishes_once_per_change_with_a_refresh_manifest(trained) -> None:
     assert manifest["refresh"] is True and manifest["base_version"] == base
     assert manifest["refresh_counts"]["users_changed"] == 1
     model = TenantModel(store.load("0"))
-    assert item not in [r.item_id for r in model.recommend(model.user_row(user), "container_course", 50)]
+    assert item not in [
+        r.item_id for r in model.recommend(model.user_row(user), "container_course", 50)
+    ]
     assert refresher(trained).refresh_tenant("0").status == UNCHANGED
     assert store.versions("0")[-1] == outcomes["0"].version
 
@@ -104,7 +106,12 @@ def test_events_are_folded_in_then_dropped_once_the_export_has_them(trained) -> 
     store = configured_plugins(trained).model_store()
     log = EventLog.under(trained.models_dir)
     user, item = first_user_and_unseen_item(trained)
-    log.append([InteractionEvent("0", user, item, 1, LATER), InteractionEvent("0", "brand-new", item, 1, LATER)])
+    log.append(
+        [
+            InteractionEvent("0", user, item, 1, LATER),
+            InteractionEvent("0", "brand-new", item, 1, LATER),
+        ]
+    )
     assert refresher(trained).refresh_tenant("0").status == PUBLISHED
     model = TenantModel(store.load("0"))
     assert model.user_row("brand-new") is not None
