@@ -31,7 +31,7 @@ from mlcore.events.event_log import EventLog, StoredEvent
 from mlcore.events.merge import MergedEvents, merge_events
 from mlcore.interfaces import ChangeChecked, DataSource, ModelStore, Recommender
 from mlcore.totara.dataset_builder import load_tenant_dataset
-from mlcore.training.refresh_build import RefreshBuilder, RefreshUnsupported
+from mlcore.training.refresh_build import RefreshBuilder, RefreshUnsupported, check_refreshable
 from mlcore.training.refresh_state import RefreshState
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,6 @@ class Refresher:
         try:
             outcome = self._refresh(tenant, base_version, started)
         except RefreshUnsupported as exc:
-            self.state.put(tenant, f"{base_version}|unsupported", started)
             outcome = RefreshOutcome(tenant, SKIPPED, str(exc), base_version=base_version)
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the current model
             log.exception(
@@ -169,10 +168,14 @@ class Refresher:
         if previous is not None and previous.key == key:
             self.state.put(tenant, key, started)
             return RefreshOutcome(tenant, UNCHANGED, "nothing changed", base_version=base_version)
-        merged = merge_events(load_tenant_dataset(snapshot, tenant), events)
-        refreshed = self.builder.build(
-            self.store.load(tenant, base_version), base_version, merged.dataset
-        )
+        base = self.store.load(tenant, base_version)
+        try:
+            check_refreshable(base, base_version)
+            merged = merge_events(load_tenant_dataset(snapshot, tenant), events)
+            refreshed = self.builder.build(base, base_version, merged.dataset)
+        except RefreshUnsupported:
+            self.state.put(tenant, key, started)  # said once, not every cycle
+            raise
         remaining = self._absorb(merged, events)
         if refreshed.artifact is None:
             self.state.put(tenant, _key(base_version, fingerprint, remaining), started)
@@ -195,10 +198,17 @@ class Refresher:
         self.state.put(tenant, _key(version, fingerprint, remaining), started)
         counts = dict(refreshed.counts)
         log.info("tenant %s: refreshed %s -> %s (%s)", tenant, base_version, version, counts)
+        left_out = counts.get("items_left_out", 0)
+        message = f"{counts['users_changed']} users folded in" + (
+            f"; {left_out} new items stay out until the next full retrain (this model "
+            "cannot place items from features)"
+            if left_out
+            else ""
+        )
         return RefreshOutcome(
             tenant,
             PUBLISHED,
-            f"{counts['users_changed']} users folded in",
+            message,
             version=version,
             base_version=base_version,
             counts=counts,

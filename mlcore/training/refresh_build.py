@@ -98,12 +98,8 @@ class RefreshBuilder:
         Raises:
             RefreshUnsupported: ``base`` is not a trained model with fold-in arrays.
         """
+        check_refreshable(base, base_version)
         manifest = base.manifest
-        if manifest.get("message") != SUCCESS or "user_digest" not in base.arrays:
-            raise RefreshUnsupported(
-                f"version {base_version} cannot be refreshed (not trained, or published "
-                "before refreshes existed); the next full training replaces it"
-            )
         members, weights = members_of(str(manifest.get("kind", "factors")), base.arrays)
         backends = [self._backend(member) for member in members]
         base_items = artifact_ids(base.arrays, "item")
@@ -181,6 +177,15 @@ class RefreshBuilder:
                 )
             placed.append(answer)
         return dataset, item_rows, placed, 0
+
+
+def check_refreshable(base: ModelArtifact, version: str) -> None:
+    """Raise :class:`RefreshUnsupported` unless ``base`` is a trained model with digests."""
+    if base.manifest.get("message") != SUCCESS or "user_digest" not in base.arrays:
+        raise RefreshUnsupported(
+            f"version {version} cannot be refreshed (not trained, or published "
+            "before refreshes existed); the next full training replaces it"
+        )
 
 
 def _changed_users(base: ModelArtifact, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:

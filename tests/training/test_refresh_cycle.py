@@ -62,6 +62,7 @@ def test_publishes_once_per_change_with_a_refresh_manifest(trained) -> None:
     outcomes = by_tenant(refresher(trained).run())
     assert outcomes["0"].status == UNCHANGED and outcomes["1"].status == UNCHANGED
     assert outcomes["2"].status == SKIPPED  # too small to train: nothing to fold into
+    assert refresher(trained).refresh_tenant("2").status == UNCHANGED  # said once
     user, item = first_user_and_unseen_item(trained)
     append(trained, f"{user},{item},1,{LATER}")
     outcomes = by_tenant(refresher(trained).run())
