@@ -85,6 +85,10 @@ class Settings:
     executor: str = "local"
     executor_options: Mapping[str, Any] = field(default_factory=dict)
     training_processes: int = 1
+    refresh_interval: float = 300.0
+    event_intake: bool = False
+    event_max_bytes: int = 1024 * 1024
+    event_max_records: int = 10_000
 
     @property
     def testing(self) -> bool:
@@ -332,6 +336,27 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
         "local executor: tenants trained at once, each in its own process, sharing "
         "ML_NUM_THREADS (1: one after another in the training process, as before)",
     ),
+    "ML_REFRESH_INTERVAL": (
+        "refresh_interval",
+        float,
+        "Seconds between refresh cycles that fold changed users (and posted events) into "
+        "the served models between full retrains (0: no refreshes)",
+    ),
+    "ML_EVENT_INTAKE": (
+        "event_intake",
+        _parse_bool,
+        "Accept signed interaction events on POST /interactions (folded in by the next refresh)",
+    ),
+    "ML_EVENT_MAX_BYTES": (
+        "event_max_bytes",
+        int,
+        "Largest POST /interactions body, in bytes",
+    ),
+    "ML_EVENT_MAX_RECORDS": (
+        "event_max_records",
+        int,
+        "Most records in one POST /interactions body",
+    ),
     "ML_OFFENSIVE_LANGUAGE_LENGTH": ("", str, "Accepted and ignored (original)"),
     "ML_MODELS_GIT_HTTPS": ("", str, "Accepted and ignored (original)"),
 }
@@ -402,6 +427,9 @@ def _validated(settings: Settings) -> Settings:
         (settings.max_export_bytes >= 1, "ML_MAX_EXPORT_BYTES must be >= 1"),
         (settings.training_wall_cap >= 0, "ML_TRAINING_WALL_CAP must be >= 0"),
         (settings.training_processes >= 1, "ML_TRAINING_PROCESSES must be >= 1"),
+        (settings.refresh_interval >= 0, "ML_REFRESH_INTERVAL must be >= 0"),
+        (settings.event_max_bytes >= 1, "ML_EVENT_MAX_BYTES must be >= 1"),
+        (settings.event_max_records >= 1, "ML_EVENT_MAX_RECORDS must be >= 1"),
         (
             settings.totara_url == ""
             or settings.totara_url.lower().startswith(("http://", "https://")),

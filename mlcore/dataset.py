@@ -10,6 +10,7 @@ copies.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -254,6 +255,30 @@ class Dataset:
         """(I,) float32 interaction counts per item."""
         return np.bincount(self.item_index, minlength=self.n_items).astype(np.float32)
 
+    def user_digests(self) -> np.ndarray:
+        """(U,) uint64 digest of each user's interactions (item ids, ratings, timestamps),
+        ``partial`` features and text, independent of row order and of item positions.
+
+        The refresh cycle compares them with a published model's to find the users whose
+        data changed (:mod:`mlcore.training.refresh`).
+        """
+        item_hash = string_hashes(self.item_ids.tolist())
+        rows = _mix(
+            item_hash[self.item_index]
+            ^ _mix(self.timestamps.astype(np.uint64) ^ (self.ratings.astype(np.uint64) << 62))
+        )
+        digest = np.zeros(self.n_users, dtype=np.uint64)
+        np.add.at(digest, self.user_index, rows)
+        features = sp.csr_matrix(self.user_features)
+        if features.nnz:
+            names = string_hashes(self.user_feature_names)
+            values = features.data.astype(np.float32).view(np.uint32).astype(np.uint64)
+            owners = np.repeat(np.arange(self.n_users), np.diff(features.indptr))
+            np.add.at(digest, owners, _mix(names[features.indices] ^ (values << 32) ^ _SALT))
+        if self.user_texts:
+            digest ^= _mix(string_hashes(self.user_texts) ^ _SALT)
+        return digest
+
     def with_interactions(self, keep: np.ndarray) -> Dataset:
         """The same users, items and features with only the interactions where ``keep``.
 
@@ -272,3 +297,31 @@ class Dataset:
         matrix = sp.csr_matrix((data, (self.user_index, self.item_index)), shape=self.shape)
         matrix.sort_indices()
         return matrix
+
+
+#: Separates the hashed fields of :meth:`Dataset.user_digests`.
+_SALT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def string_hashes(values: Sequence[str]) -> np.ndarray:
+    """(N,) uint64 stable hash of each string (BLAKE2b, the same in every process)."""
+    return np.fromiter(
+        (
+            int.from_bytes(
+                hashlib.blake2b(v.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                "little",
+            )
+            for v in values
+        ),
+        dtype=np.uint64,
+        count=len(values),
+    )
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser over uint64 values (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))

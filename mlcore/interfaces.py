@@ -252,6 +252,60 @@ class TrialTunable(Protocol):
         ...
 
 
+@dataclass(frozen=True, eq=False)
+class FoldInRequest:
+    """What a backend needs to compute new user rows against its frozen item side.
+
+    Attributes:
+        arrays: The backend's published arrays (one blend member's, under their own
+            names), with the item axis already in ``users.item_ids`` order; includes
+            the fold-in arrays the backend exported (see :mod:`mlcore.training.fold_in`).
+        params: The JSON parameters the backend stored for fold-in.
+        users: The users to fold in, with every one of their interactions (over
+            the model's items) and their features; any other users are absent.
+        known: (len(users),) int64, each user's row in the published user arrays,
+            -1 for a user the model has never seen.
+        seed: Seed of any sampling.
+    """
+
+    arrays: Mapping[str, np.ndarray]
+    params: Mapping[str, Any]
+    users: Dataset
+    known: np.ndarray
+    seed: int = 42
+
+
+@dataclass(frozen=True, eq=False)
+class FoldedUsers:
+    """New rows for the users of a :class:`FoldInRequest`, in its order.
+
+    Attributes:
+        user_factors: (n, d) float32 (width 0 for kinds without factors).
+        user_bias: (n,) float32.
+        user_items: (n, I) float32 CSR query rows, for kinds that score through
+            them (``neighbours``, ``item_item``), else None.
+    """
+
+    user_factors: np.ndarray
+    user_bias: np.ndarray
+    user_items: Any = None
+
+
+@runtime_checkable
+class FoldsIn(Protocol):
+    """A recommender whose published model takes new or changed users without a retrain.
+
+    The refresh cycle (:mod:`mlcore.training.refresh`) calls it on an unfitted
+    instance with a published model's arrays: the item side stays frozen, only the
+    given users' rows are recomputed (LightFM: its WARP update of the user vectors;
+    ALS: the exact least-squares user solve; item-item models: the user's new row).
+    """
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """New rows for ``request.users`` against the frozen items of ``request.arrays``."""
+        ...
+
+
 @runtime_checkable
 class Executor(Protocol):
     """Runs the trainer's units of work: a tenant's training, a tuning trial.
@@ -292,4 +346,30 @@ class Executor(Protocol):
 
     def describe(self) -> str:
         """Where units run, for logs (never a secret)."""
+        ...
+
+
+@runtime_checkable
+class NewItemsFromFeatures(Protocol):
+    """A :class:`FoldsIn` backend that can also place items it was not trained on."""
+
+    def new_items(
+        self, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any], items: Dataset
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(factors, bias) of every item of ``items`` from its features alone, or None
+        when this model has no feature-based representation of items."""
+        ...
+
+
+@runtime_checkable
+class ChangeChecked(Protocol):
+    """A data source that can tell cheaply whether export files changed."""
+
+    def fingerprint(self, names: tuple[str, ...]) -> str:
+        """A string that changes whenever one of the files ``names`` changes (e.g. their
+        sizes and modification times); much cheaper than reading them.
+
+        Raises:
+            DataSourceError: A file cannot be looked at.
+        """
         ...

@@ -72,6 +72,21 @@ class ExportFolderSource:
     def describe(self) -> str:
         return f"export folder {self.folder}"
 
+    def fingerprint(self, names: tuple[str, ...]) -> str:
+        """Size and modification time (ns) of each of ``names``: one ``stat`` per file."""
+        parts = []
+        for name in names:
+            path = self.folder / name
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                parts.append(f"{name}:missing")
+                continue
+            except OSError as exc:
+                raise DataSourceError(f"cannot look at {path}: {exc.strerror}") from None
+            parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+        return ";".join(parts)
+
 
 def _make(*, options: ExportFolderOptions, settings: Settings) -> ExportFolderSource:
     folder = Path(options.path) if options.path else settings.data_dir

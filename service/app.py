@@ -23,6 +23,8 @@ from service.resources.contract import (
 )
 from service.resources.health_check import HealthCheckResource
 from service.resources.home import FaviconResource, HomeResource
+from service.resources.interactions import PATH as INTERACTIONS_PATH
+from service.resources.interactions import InteractionsResource
 from service.resources.openapi_document import PATH as OPENAPI_PATH
 from service.resources.openapi_document import OpenApiResource
 from service.resources.similar_items import SimilarItemsResource
@@ -48,8 +50,12 @@ def create_app(
     """
     holder = holder or ModelHolder(store, interval=settings.reload_interval)
     health = health or HealthCheck(settings, requests.Session())
+    body_limits = {INTERACTIONS_PATH: settings.event_max_bytes} if settings.event_intake else {}
     app = falcon.App(
-        middleware=[RequestLimitsMiddleware(), TokenAuthMiddleware(settings.effective_key, clock)]
+        middleware=[
+            RequestLimitsMiddleware(body_limits=body_limits),
+            TokenAuthMiddleware(settings.effective_key, clock),
+        ]
     )
     app.req_options.keep_blank_qs_values = True
     app.req_options.strip_url_path_trailing_slash = False
@@ -59,6 +65,8 @@ def create_app(
     app.add_route("/user-items", UserItemsResource(holder, settings))
     app.add_route("/similar-items", SimilarItemsResource(holder, settings))
     app.add_route("/health-check", HealthCheckResource(holder, health))
+    if settings.event_intake:
+        app.add_route(INTERACTIONS_PATH, InteractionsResource(settings))
     app.add_error_handler(Exception, handle_uncaught)
     app.add_error_handler(ContractFailure, handle_contract_failure)
     app.add_error_handler(BadParameter, handle_bad_parameter)

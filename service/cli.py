@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "call": ("call_command", "Send a correctly signed request to a running service"),
     "demo": ("demo_command", "Write demo data, train once and serve it on 127.0.0.1:5000"),
     "tune": ("tune_command", "Tune a recommender on an export or ml-latest-small; write a report"),
+    "refresh": ("refresh_command", "Fold new activity into the served models now (one refresh cycle)"),
 }
 
 

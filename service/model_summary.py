@@ -18,7 +18,7 @@ class ModelSummary:
         tenant: Tenant id.
         version: The served version.
         trained: Whether it has arrays (False: skipped, e.g. too little data).
-        trained_at: Unix time of training, None when unknown.
+        trained_at: Unix time of the (full) training, None when unknown.
         backend: The backend that serves (``popularity`` when it won the gate).
         algorithm: The mode or plugin name recorded with the model.
         message: The manifest's message (``success`` or why it was skipped).
@@ -39,6 +39,7 @@ class ModelSummary:
     model_ndcg: float | None
     popularity_ndcg: float | None
     gate_reason: str | None
+    refresh: str | None = None
 
     @classmethod
     def of(cls, model: TenantModel) -> ModelSummary:
@@ -46,7 +47,9 @@ class ModelSummary:
         manifest = model.manifest
         validation = manifest.get("validation")
         validation = validation if isinstance(validation, Mapping) else {}
-        trained_at = manifest.get("trained_at")
+        # A refresh keeps the time of the full training it descends from: model age
+        # alerts still fire when full retrains stop.
+        trained_at = manifest.get("full_trained_at", manifest.get("trained_at"))
         reason = validation.get("reason")
         return cls(
             tenant=model.tenant,
@@ -60,7 +63,17 @@ class ModelSummary:
             model_ndcg=_ndcg(validation.get("model")),
             popularity_ndcg=_ndcg(validation.get(BASELINE)),
             gate_reason=str(reason) if reason else None,
+            refresh=refresh_note(manifest),
         )
+
+
+def refresh_note(manifest: Mapping[str, Any]) -> str | None:
+    """``"refresh of <base>: N users folded in"`` for a refreshed version, else None."""
+    if manifest.get("refresh") is not True:
+        return None
+    counts = manifest.get("refresh_counts")
+    users = counts.get("users_changed", 0) if isinstance(counts, Mapping) else 0
+    return f"refresh of {manifest.get('base_version', '?')}: {users} users folded in"
 
 
 def served_ndcg(manifest: Mapping[str, Any]) -> float | None:

@@ -31,13 +31,19 @@ class RequestLimitsMiddleware:
     Args:
         max_query_bytes: Longest accepted raw (percent-encoded) query string.
         max_body_bytes: Largest accepted ``Content-Length``.
+        body_limits: Paths that take bodies (``POST /interactions``), with their own
+            largest ``Content-Length``.
     """
 
     def __init__(
-        self, max_query_bytes: int = MAX_QUERY_BYTES, max_body_bytes: int = MAX_BODY_BYTES
+        self,
+        max_query_bytes: int = MAX_QUERY_BYTES,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        body_limits: dict[str, int] | None = None,
     ) -> None:
         self.max_query_bytes = max_query_bytes
         self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits or {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if len(req.query_string) > self.max_query_bytes:
@@ -45,16 +51,18 @@ class RequestLimitsMiddleware:
                 description=f"the query string is longer than {self.max_query_bytes} bytes"
             )
         length = req.content_length
-        if length is not None and length > self.max_body_bytes:
+        limit = self.body_limits.get(req.path, self.max_body_bytes)
+        if length is not None and length > limit:
             # The unread body must not be drained for the next request of this connection.
             resp.set_header("Connection", "close")
             raise falcon.HTTPContentTooLarge(
-                description=f"request bodies are not used; at most {self.max_body_bytes} "
-                "bytes are accepted"
+                description=f"at most {limit} bytes are accepted"
+                if req.path in self.body_limits
+                else f"request bodies are not used; at most {limit} bytes are accepted"
             )
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: object, params: dict
     ) -> None:
         if req.method == "OPTIONS":
-            raise falcon.HTTPMethodNotAllowed(["GET"])
+            raise falcon.HTTPMethodNotAllowed(["POST"] if req.path in self.body_limits else ["GET"])

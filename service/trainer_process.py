@@ -53,6 +53,7 @@ from mlcore.configured import configured_plugins
 from mlcore.errors import MLCoreError
 from service.logging_setup import configure_root, make_formatter
 from service.parent_watch import PARENT_VARIABLE, exit_with_parent
+from service.refresh_scheduler import RefreshScheduler
 from service.trainer_control import LastRun, TrainerControl, TrainerState
 from service.trainer_run import (
     LOG_FORMAT,
@@ -147,6 +148,11 @@ class TrainerProcess:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._file_log: logging.Handler | None = None
+        #: Whether a training run is active (no refresh starts then).
+        self.training_active = False
+        self.refreshes = RefreshScheduler(
+            settings, busy=lambda: self.training_active, environ=environ
+        )
 
     @property
     def interval(self) -> float:
@@ -164,11 +170,13 @@ class TrainerProcess:
         self._attach_file_log()
         self._thread = threading.Thread(target=self._loop, name="trainer-scheduler", daemon=True)
         self._thread.start()
+        self.refreshes.start()
         return True
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop scheduling, terminate a running training, and wait for the thread."""
         self._stop.set()
+        self.refreshes.stop()
         if self._thread is not None:
             limit = self.grace_seconds + self.poll_seconds + 5 if timeout is None else timeout
             self._thread.join(limit)
@@ -321,6 +329,7 @@ class TrainerProcess:
             log.exception("cannot start a training run; the next one happens on schedule")
             return None
         log.info("training run started (pid %s)", handle.pid)
+        self.training_active = True
         return handle, started, tenant
 
     def _record(self, handle: RunHandle, started: float, tenant: str | None = None) -> FinishedRun:
@@ -328,6 +337,7 @@ class TrainerProcess:
         from service.metrics.multiprocess import mark_dead
 
         code = handle.wait()
+        self.training_active = False
         run = FinishedRun(started, self.clock() - started, code, tenant)
         self.finished.append(run)
         recorders.training_run(recorders.run_outcome(code, self._stop.is_set()), run.seconds)

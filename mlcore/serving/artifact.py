@@ -18,6 +18,7 @@ name                      shape, dtype     meaning
 ``positives_indptr``      (U+1,) int64     CSR of each user's positive items
 ``positives_indices``     (P,) int32
 ``item_popularity``       (I,) float32     interactions per item (fallback ranking)
+``user_digest``           (U,) uint64      each user's data digest (finds refresh changes)
 ========================  ===============  =============================================
 
 Each serving kind (:mod:`mlcore.serving.kinds`) adds its own arrays: kind ``"neighbours"`` (item-item models,
@@ -94,6 +95,7 @@ def build_artifact(
         "positives_indptr": positives.indptr.astype(np.int64),
         "positives_indices": positives.indices.astype(np.int32),
         "item_popularity": dataset.item_popularity(),
+        "user_digest": dataset.user_digests(),
         **extra,
     }
     manifest = {

@@ -16,7 +16,8 @@ import numpy as np
 
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.interfaces import ServingArrays
+from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays
+from mlcore.training.fold_in import fold_in_arrays
 
 #: The name the baseline is announced and recorded under.
 BASELINE = "popularity"
@@ -61,7 +62,14 @@ class PopularityRecommender:
             user_bias=np.zeros(self.n_users_, dtype=np.float32),
             item_factors=np.zeros((self.item_scores_.shape[0], 1), dtype=np.float32),
             item_bias=self.item_scores_.copy(),
+            extra=fold_in_arrays(BASELINE, {}),
         )
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """Every user scores like every other: new users get the same zero rows (the
+        item scores stay as published; the users' seen items change)."""
+        n = request.users.n_users
+        return FoldedUsers(np.zeros((n, 1), dtype=np.float32), np.zeros(n, dtype=np.float32))
 
     def describe(self) -> Mapping[str, Any]:
         return {"backend": BASELINE, "algorithm": BASELINE, "weighted": self.options.weighted}

@@ -29,9 +29,10 @@ import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
 from mlcore.errors import BudgetError, ConfigError, NotFittedError
-from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays, TuningReport
 from mlcore.serving import item_item, neighbours
 from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.fold_in import fold_in_arrays, query_rows_only
 from mlcore.training.recency import Recency, RecencyKind, recency_trial, suggest_recency
 from mlcore.training.splits import sample_users
 from mlcore.training.tuning import StudyConfig, run_study
@@ -135,7 +136,28 @@ class EaseRecommender:
         else:
             kind = item_item.KIND
             extra = {item_item.WEIGHTS: self.weights_, **user_items}
+        extra.update(fold_in_arrays(self.backend, self._query_params()))
         return ServingArrays.without_factors(kind, n_users, n_items, extra)
+
+    def _query_params(self) -> dict[str, Any]:
+        options = self.options
+        return {
+            "use_ratings": options.use_ratings,
+            "recency": options.recency,
+            "recency_half_life": options.recency_half_life,
+        }
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """New users' query rows (the weights ``B`` stay as published)."""
+        params = request.params
+        options = replace(
+            self.options,
+            use_ratings=bool(params["use_ratings"]),
+            recency=params["recency"],
+            recency_half_life=float(params["recency_half_life"]),
+        )
+        folder = EaseRecommender(options, seed=self.seed, num_threads=self.num_threads)
+        return query_rows_only(request.users, folder.query_rows(request.users))
 
     def describe(self) -> Mapping[str, Any]:
         return {

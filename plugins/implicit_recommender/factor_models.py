@@ -18,8 +18,10 @@ import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.interfaces import ServingArrays
+from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays
+from mlcore.training.fold_in import fold_in_arrays
 from mlcore.training.recency import Recency, RecencyKind
+from plugins.implicit_recommender.fold_in import als_user_factors, bpr_user_factors
 from plugins.implicit_recommender.support import import_implicit, one_blas_thread, options_json
 from plugins.implicit_recommender.tuning import StudyTuned
 
@@ -137,7 +139,21 @@ class _FactorRecommender(StudyTuned):
             user_bias=self.user_bias_.copy(),
             item_factors=self.item_factors_.copy(),
             item_bias=self.item_bias_.copy(),
+            extra=fold_in_arrays(self.backend, self._fold_in_params()),
         )
+
+    def _fold_in_params(self) -> dict[str, Any]:
+        """What :meth:`fold_in` needs besides the item arrays (stored with the model)."""
+        return {}
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """New user vectors against the published item factors (see :mod:`.fold_in`)."""
+        n = request.users.n_users
+        return FoldedUsers(self._user_vectors(request), np.zeros(n, dtype=np.float32))
+
+    @abstractmethod
+    def _user_vectors(self, request: FoldInRequest) -> np.ndarray:
+        """(n, d) float32 vectors of the request's users, items frozen."""
 
     def describe(self) -> Mapping[str, Any]:
         return {
@@ -168,6 +184,22 @@ class ImplicitALSRecommender(_FactorRecommender):
 
     backend = "implicit-als"
 
+    def _fold_in_params(self) -> dict[str, Any]:
+        options: ImplicitALSOptions = self.options
+        return {
+            "regularization": options.regularization,
+            "alpha": options.alpha,
+            "recency": options.recency,
+            "recency_half_life": options.recency_half_life,
+        }
+
+    def _user_vectors(self, request: FoldInRequest) -> np.ndarray:
+        params = request.params
+        recency = Recency(params["recency"], float(params["recency_half_life"]))
+        confidences = recency.weighted(request.users) * float(params["alpha"])
+        item_factors = np.asarray(request.arrays["item_factors"])
+        return als_user_factors(item_factors, confidences, float(params["regularization"]))
+
     def _new_model(self, iterations: int) -> Any:
         als = import_implicit("implicit.cpu.als", self.backend)
         options: ImplicitALSOptions = self.options
@@ -187,6 +219,34 @@ class ImplicitBPRRecommender(_FactorRecommender):
     """implicit's CPU BPR; every interaction is a positive (weights are ignored by BPR)."""
 
     backend = "implicit-bpr"
+    #: SGD epochs of a fold-in (one user's few positives converge long before the
+    #: full model's ``iterations``).
+    fold_in_epochs = 60
+
+    def _fold_in_params(self) -> dict[str, Any]:
+        options: ImplicitBPROptions = self.options
+        return {
+            "learning_rate": options.learning_rate,
+            "regularization": options.regularization,
+            "epochs": self.fold_in_epochs,
+        }
+
+    def _user_vectors(self, request: FoldInRequest) -> np.ndarray:
+        params, arrays = request.params, request.arrays
+        item_factors = np.asarray(arrays["item_factors"])
+        known = request.known
+        start = np.zeros((known.shape[0], item_factors.shape[1]), dtype=np.float32)
+        start[known >= 0] = np.asarray(arrays["user_factors"])[known[known >= 0]]
+        return bpr_user_factors(
+            item_factors,
+            np.asarray(arrays["item_bias"]),
+            request.users.interactions,
+            start=start,
+            learning_rate=float(params["learning_rate"]),
+            regularization=float(params["regularization"]),
+            epochs=int(params["epochs"]),
+            seed=request.seed,
+        )
 
     def _new_model(self, iterations: int) -> Any:
         bpr = import_implicit("implicit.cpu.bpr", self.backend)

@@ -21,8 +21,9 @@ import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
 from mlcore.errors import NotFittedError
-from mlcore.interfaces import ServingArrays
+from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays
 from mlcore.serving import neighbours
+from mlcore.training.fold_in import fold_in_arrays, query_rows_only
 from mlcore.training.recency import Recency, RecencyKind
 from plugins.implicit_recommender.support import import_implicit, one_blas_thread, options_json
 from plugins.implicit_recommender.tuning import StudyTuned
@@ -92,8 +93,19 @@ class ItemKNNRecommender(StudyTuned):
         extra = {
             **neighbours.csr_arrays(self.similarity_, neighbours.SIMILARITY),
             **neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS),
+            **fold_in_arrays(
+                self.backend,
+                {"recency": self.options.recency, "recency_half_life": self.options.recency_half_life},
+            ),
         }
         return ServingArrays.without_factors(neighbours.KIND, n_users, n_items, extra)
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """New users' weighted rows (the similarities stay as published)."""
+        params = request.params
+        recency = Recency(params["recency"], float(params["recency_half_life"]))
+        users = request.users
+        return query_rows_only(users, recency.weighted(users, sp.csr_matrix(users.weights)))
 
     def describe(self) -> Mapping[str, Any]:
         return {

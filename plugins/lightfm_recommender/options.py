@@ -69,6 +69,8 @@ class LightFMOptions:
         tune_recency: Recency kinds tuned; the default ``["off"]`` keeps the search
             exactly as it was (``ML_BLEND=off`` must train the same model as before).
         tune_half_life: Bounds of the tuned half-life (log scale).
+        fold_in_epochs: Epochs of the user-only update that folds new or changed users
+            into a published model between full retrains (the refresh cycle).
     """
 
     mode: Mode | None = None
@@ -103,6 +105,7 @@ class LightFMOptions:
     recency_half_life: float = 40.0
     tune_recency: tuple[RecencyKind, ...] = ("off",)
     tune_half_life: tuple[float, float] = (5.0, 500.0)
+    fold_in_epochs: int = 10
 
     def model_params(self) -> dict[str, Any]:
         """The LightFM hyperparameters plus ``epochs``."""

@@ -10,6 +10,7 @@ module is safe to import in a pre-fork server. See ``docs/lightfm.md``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
 import time
@@ -17,16 +18,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
+import numpy as np
+
 from mlcore.config import Settings
 from mlcore.dataset import Dataset
 from mlcore.errors import ConfigError, NotFittedError
-from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays, TuningReport
 from mlcore.training.budget import cpu_seconds
+from mlcore.training.fold_in import fold_in_arrays
 from mlcore.training.recency import Recency
 from mlcore.training.trial_search import TrialDispatch
 from mlcore.training.tuning import StudyConfig, run_study
 from plugins.lightfm_recommender.budget import FinalFitPlan, TimeBudget, TuningPace, plan_final_fit
 from plugins.lightfm_recommender.features import MODES, FeatureMatrices, build_features
+from plugins.lightfm_recommender.fold_in import (
+    feature_arrays,
+    fold_in_users,
+    new_item_vectors,
+)
 from plugins.lightfm_recommender.options import LightFMOptions
 from plugins.lightfm_recommender.tuning import (
     LightFMObjective,
@@ -71,6 +80,8 @@ class LightFMRecommender:
         self.clock = clock
         self._budget = TimeBudget(None, clock)
         self._pace: TuningPace | None = None
+        #: What a refresh needs to fold users into the last ``fit`` (see :mod:`.fold_in`).
+        self.fold_in_: dict[str, np.ndarray] | None = None
         self._checkpoint: tuple[tuple[int, int], Any] | None = None
         self._features: tuple[Dataset, FeatureMatrices] | None = None
         self._dispatch: TrialDispatch | None = None
@@ -160,6 +171,7 @@ class LightFMRecommender:
             self.features_ = features
             self.dataset_shape_ = train.shape
             self.serving_ = objective.best_serving
+            self.fold_in_ = None
             self._checkpoint = (train.shape, objective.best_model)
         else:
             self.fit(train)
@@ -222,7 +234,36 @@ class LightFMRecommender:
         self.epochs_trained_ = self._train_within_budget(model, data, plan)
         self.model_ = model
         self.serving_ = serving_arrays(model, self.features_)
+        self.fold_in_ = self._fold_in_state(model, dataset)
         return self
+
+    def _fold_in_state(self, model: Any, dataset: Dataset) -> dict[str, np.ndarray]:
+        """What a refresh needs to fold users (and items) into this model."""
+        params = {key: self.params[key] for key in ("loss", "learning_rate", "learning_schedule")}
+        params.update(
+            user_alpha=self.params["user_alpha"],
+            max_sampled=self.params["max_sampled"],
+            recency=self.params.get("recency", "off"),
+            recency_half_life=self.params.get("recency_half_life", 40.0),
+            fold_in_epochs=self.options.fold_in_epochs,
+            mode=self.mode,
+            normalize_features=self.options.normalize_features,
+        )
+        arrays = fold_in_arrays("lightfm", params)
+        if self.mode != "mf":
+            arrays.update(feature_arrays(model, "user", dataset.n_users, dataset.user_feature_names))
+            arrays.update(feature_arrays(model, "item", dataset.n_items, dataset.item_feature_names))
+        return arrays
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """New user vectors by LightFM's own update, items frozen (see :mod:`.fold_in`)."""
+        return fold_in_users(request)
+
+    def new_items(
+        self, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any], items: Dataset
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """New items from their ``partial`` features (``partial``/``hybrid``), else None."""
+        return new_item_vectors(arrays, params, items)
 
     def _plan(self, dataset: Dataset) -> FinalFitPlan:
         checkpoint = self._checkpoint
@@ -258,7 +299,9 @@ class LightFMRecommender:
     def export(self) -> ServingArrays:
         if not hasattr(self, "serving_"):
             raise NotFittedError("lightfm recommender used before fit()")
-        return self.serving_
+        if self.fold_in_ is None:
+            return self.serving_
+        return dataclasses.replace(self.serving_, extra={**self.serving_.extra, **self.fold_in_})
 
     def describe(self) -> Mapping[str, Any]:
         description: dict[str, Any] = {

@@ -76,7 +76,8 @@ def _row(tenant: TenantStatus, csrf: str) -> str:
         cells += ['<span class="bad">no model</span>', "", "", "", ""]
     else:
         cells += [
-            f"<code>{e(model.version)}</code>",
+            f"<code>{e(model.version)}</code>"
+            + (f"<br><span class='muted'>{e(model.refresh)}</span>" if model.refresh else ""),
             f'<span title="{e(", ".join(tenant.kept))}">{len(tenant.kept)}</span>',
             _when(model.trained_at) if model.trained_at else "-",
             f"{e(model.backend or '-')} <span class='muted'>({e(model.algorithm)})</span>",

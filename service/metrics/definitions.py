@@ -35,6 +35,11 @@ class Metrics:
     download_seconds: Histogram
     reloads: Counter
     retrain_requests: Counter
+    refreshes: Counter
+    refresh_users: Counter
+    refresh_lag_seconds: Histogram
+    refresh_seconds: Histogram
+    events: Counter
 
 
 @functools.cache
@@ -103,6 +108,32 @@ def metrics() -> Metrics:
         retrain_requests=Counter(
             "mlservice_retrain_requests",
             "POST /retrain by outcome (accepted, running, unavailable)",
+            ["outcome"],
+        ),
+        refreshes=Counter(
+            "mlservice_refreshes",
+            "Tenant refreshes by outcome (published, unchanged, skipped, failed)",
+            ["tenant", "outcome"],
+        ),
+        refresh_users=Counter(
+            "mlservice_refresh_users_folded",
+            "Users folded into served models by refreshes, by tenant",
+            ["tenant"],
+        ),
+        refresh_lag_seconds=Histogram(
+            "mlservice_refresh_lag_seconds",
+            "Freshness lag of a published refresh: from the change (a posted event's "
+            "receipt, else the last check that saw none) to publication",
+            buckets=(1, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
+        ),
+        refresh_seconds=Histogram(
+            "mlservice_refresh_seconds",
+            "Wall time of one tenant's refresh (check, load, fold-in, publish)",
+            buckets=LATENCY_BUCKETS[6:] + (10, 30, 60, 120, 300),
+        ),
+        events=Counter(
+            "mlservice_events",
+            "POST /interactions records by outcome (accepted, rejected)",
             ["outcome"],
         ),
     )

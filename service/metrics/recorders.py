@@ -68,3 +68,19 @@ def model_reload(tenant: str, ok: bool) -> None:
 def retrain_request(outcome: str) -> None:
     """``POST /retrain`` answered."""
     metrics().retrain_requests.labels(outcome).inc()
+
+
+def refresh(tenant: str, outcome: str, seconds: float, users: int, lag: float | None) -> None:
+    """One tenant's refresh finished (refresh child or ``mlservice refresh``)."""
+    m = metrics()
+    m.refreshes.labels(tenant, outcome).inc()
+    m.refresh_seconds.observe(seconds)
+    if users:
+        m.refresh_users.labels(tenant).inc(users)
+    if lag is not None:
+        m.refresh_lag_seconds.observe(lag)
+
+
+def events(outcome: str, count: int) -> None:
+    """Records of one ``POST /interactions`` accepted or rejected."""
+    metrics().events.labels(outcome).inc(count)
