@@ -44,62 +44,25 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
 from mlcore.config import Settings, load_settings
 from mlcore.configured import configured_plugins
 from mlcore.errors import MLCoreError
 from service.logging_setup import configure_root, make_formatter
-from service.parent_watch import PARENT_VARIABLE, exit_with_parent
+from service.parent_watch import exit_with_parent
 from service.refresh_scheduler import RefreshScheduler
 from service.trainer_control import LastRun, TrainerControl, TrainerState
-from service.trainer_run import (
-    LOG_FORMAT,
-    LOG_NOT_WRITTEN,
-    RUN_CUT_SHORT,
-    TRAINER_LOG,
-    append_run_row,
-    child_environment,
+from service.trainer_run import LOG_FORMAT, TRAINER_LOG, append_run_row
+from service.training_child import (
+    FinishedRun,
+    RunHandle,
+    launch_training_child,
+    log_finished_run,
 )
 from service.training_status import tenant_left_without_model
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.trainer_process")
-
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-
-
-class RunHandle(Protocol):
-    """A running training child (``subprocess.Popen`` satisfies it)."""
-
-    pid: int
-
-    def poll(self) -> int | None: ...
-
-    def terminate(self) -> None: ...
-
-    def kill(self) -> None: ...
-
-    def wait(self, timeout: float | None = None) -> int: ...
-
-
-@dataclass(frozen=True)
-class FinishedRun:
-    """One training run as the scheduler saw it.
-
-    Attributes:
-        started: Scheduler clock at launch.
-        seconds: How long it ran.
-        exit_code: The child's exit status (negative: killed by that signal).
-        tenant: The tenant of a requested single-tenant run.
-    """
-
-    started: float
-    seconds: float
-    exit_code: int
-    tenant: str | None = None
 
 
 class TrainerProcess:
@@ -342,39 +305,7 @@ class TrainerProcess:
         self.finished.append(run)
         recorders.training_run(recorders.run_outcome(code, self._stop.is_set()), run.seconds)
         mark_dead(handle.pid)
-        if code == 0:
-            log.info("training run finished in %.1f s", run.seconds)
-        elif code == 1:
-            log.warning(
-                "training run finished in %.1f s with failed tenants (see train_summary.log); "
-                "their previous models keep serving",
-                run.seconds,
-            )
-        elif code == RUN_CUT_SHORT:
-            log.log(
-                logging.INFO if self._stop.is_set() else logging.ERROR,
-                "training run cut short after %.1f s (%s); the tenants it had not finished "
-                "keep their previous models (see train_summary.log)",
-                run.seconds,
-                "shutdown"
-                if self._stop.is_set()
-                else f"deadline {self.settings.run_deadline_seconds:g} s, ML_TRAINING_RUN_DEADLINE",
-            )
-        elif code == LOG_NOT_WRITTEN:
-            log.error(
-                "training run finished in %.1f s and published its models, but could not "
-                "write train_summary.log (see its error above; is ML_LOGS_DIR's disk full?)",
-                run.seconds,
-            )
-        else:
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            log.log(
-                logging.INFO if self._stop.is_set() else logging.ERROR,
-                "training run %s after %.1f s; previous models keep serving%s",
-                how,
-                run.seconds,
-                " (shutdown)" if self._stop.is_set() else "; the next run happens on schedule",
-            )
+        log_finished_run(run, self.settings, stopping=self._stop.is_set())
         return run
 
     def _overdue(self, started: float) -> bool:
@@ -430,14 +361,7 @@ class TrainerProcess:
         self._file_log = handler
 
     def _launch_child(self, tenant: str | None = None) -> RunHandle:
-        env = child_environment(self.settings, self.environ, REPOSITORY_ROOT)
-        env[PARENT_VARIABLE] = str(os.getpid())
-        command = [sys.executable, "-m", "service.trainer_run"]
-        return subprocess.Popen(
-            command + (["--tenant", tenant] if tenant else []),
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
+        return launch_training_child(self.settings, self.environ, tenant)
 
     def _store_has_models(self) -> bool:
         return bool(configured_plugins(self.settings).model_store().tenants())
