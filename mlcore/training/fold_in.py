@@ -3,12 +3,12 @@
 A backend that can fold new users into a published model (the
 :class:`~mlcore.interfaces.FoldsIn` protocol) exports two more arrays with its serving
 arrays, so the published artifact says which plugin folds it in and with which
-parameters (arrays + JSON, never pickle):
+parameters (arrays + JSON, never pickle; no fixed-width unicode arrays, as for ids):
 
 =====================  ==============  ==========================================
 name                   dtype           meaning
 =====================  ==============  ==========================================
-``fold_in_backend``    (1,) unicode    the recommender plugin's name
+``fold_in_backend``    (N,) uint8      UTF-8 of the recommender plugin's name
 ``fold_in_params``     (B,) uint8      UTF-8 JSON of its fold-in parameters
 =====================  ==============  ==========================================
 
@@ -36,20 +36,23 @@ PARAMS = "fold_in_params"
 
 def fold_in_arrays(backend: str, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The two arrays that name a backend and its JSON fold-in parameters."""
-    text = json.dumps(dict(params), sort_keys=True).encode("utf-8")
-    return {
-        BACKEND: np.asarray([backend], dtype=str),
-        PARAMS: np.frombuffer(text, dtype=np.uint8).copy(),
-    }
+    text = json.dumps(dict(params), sort_keys=True)
+    return {BACKEND: _utf8(backend), PARAMS: _utf8(text)}
+
+
+def _utf8(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy()
+
+
+def _text(array: np.ndarray) -> str:
+    return np.asarray(array, dtype=np.uint8).tobytes().decode("utf-8")
 
 
 def stored_fold_in(arrays: Mapping[str, np.ndarray]) -> tuple[str, dict[str, Any]] | None:
     """The backend name and parameters stored by :func:`fold_in_arrays`, or None."""
     if BACKEND not in arrays or PARAMS not in arrays:
         return None
-    backend = str(np.asarray(arrays[BACKEND]).reshape(-1)[0])
-    params = json.loads(np.asarray(arrays[PARAMS], dtype=np.uint8).tobytes().decode("utf-8"))
-    return backend, dict(params)
+    return _text(arrays[BACKEND]), dict(json.loads(_text(arrays[PARAMS])))
 
 
 def with_items(dataset: Dataset, keep: np.ndarray) -> Dataset:
