@@ -24,7 +24,7 @@ from mlcore.interfaces import ChangeChecked, DataSource
 from mlcore.training.refresh import FAILED, UNCHANGED, Refresher, RefreshOutcome
 from mlcore.training.refresh_state import RefreshState
 from service.parent_watch import exit_with_parent
-from service.trainer_run import log_handlers
+from service.trainer_run import run_logging
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.refresh_run")
@@ -78,20 +78,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except MLCoreError as exc:
         print(f"refresh: invalid settings: {exc}", file=sys.stderr)
         return 2
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    handlers = log_handlers(settings)
-    for handler in handlers:
-        root.addHandler(handler)
-    try:
-        outcomes = run_refresh(settings, only=args.tenant)
-    except MLCoreError as exc:
-        log.error("refresh not started: %s", exc)
-        return 2
-    finally:
-        for handler in handlers:
-            root.removeHandler(handler)
-            handler.close()
+    with run_logging(settings):
+        try:
+            outcomes = run_refresh(settings, only=args.tenant)
+        except MLCoreError as exc:
+            log.error("refresh not started: %s", exc)
+            return 2
     return 1 if any(o.status == FAILED for o in outcomes) else 0
 
 

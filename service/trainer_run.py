@@ -82,8 +82,13 @@ def child_environment(
     return env
 
 
-def log_handlers(settings: Settings) -> list[logging.Handler]:
-    """A stderr handler and one appending to ``<ML_LOGS_DIR>/trainer.log``."""
+@contextmanager
+def run_logging(settings: Settings) -> Iterator[None]:
+    """Log at INFO to stderr and ``<ML_LOGS_DIR>/trainer.log`` while a child run lasts.
+
+    On the way out the handlers are detached and closed; a full disk (ENOSPC on the
+    final flush) is said on stderr and does not fail the run.
+    """
     formatter = make_formatter(settings.log_format, text=LOG_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     try:
@@ -91,9 +96,20 @@ def log_handlers(settings: Settings) -> list[logging.Handler]:
         handlers.append(logging.FileHandler(settings.logs_dir / TRAINER_LOG, encoding="utf-8"))
     except OSError as exc:
         print(f"trainer: cannot write {settings.logs_dir / TRAINER_LOG}: {exc}", file=sys.stderr)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
     for handler in handlers:
         handler.setFormatter(formatter)
-    return handlers
+        root.addHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            try:
+                handler.close()  # flushes: ENOSPC on a full disk
+            except OSError as exc:
+                print(f"trainer: cannot close {handler}: {exc}", file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -227,37 +243,21 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except MLCoreError as exc:
         print(f"trainer: invalid settings: {exc}", file=sys.stderr)
         return 2
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    handlers = log_handlers(settings)
-    for handler in handlers:
-        root.addHandler(handler)
-    try:
-        with deadline(settings.run_deadline_seconds):
-            result = run_training(settings, only=args.tenant)
-    except MLCoreError as exc:
-        log.error("training run not started: %s", exc)
-        _log_not_started(settings, exc)
-        return 2
-    except RunCutShort as cut:
-        _log_cut_short(settings, cut)
-        return RUN_CUT_SHORT
-    except KeyboardInterrupt:
-        log.warning("training run interrupted; previous models keep serving")
-        return 130
-    finally:
-        _close(root, handlers)
-    return result.exit_code
-
-
-def _close(root: logging.Logger, handlers: list[logging.Handler]) -> None:
-    """Detach and close the run's handlers; a full disk must not fail the run here."""
-    for handler in handlers:
-        root.removeHandler(handler)
+    with run_logging(settings):
         try:
-            handler.close()  # flushes: ENOSPC on a full disk
-        except OSError as exc:
-            print(f"trainer: cannot close {handler}: {exc}", file=sys.stderr)
+            with deadline(settings.run_deadline_seconds):
+                result = run_training(settings, only=args.tenant)
+        except MLCoreError as exc:
+            log.error("training run not started: %s", exc)
+            _log_not_started(settings, exc)
+            return 2
+        except RunCutShort as cut:
+            _log_cut_short(settings, cut)
+            return RUN_CUT_SHORT
+        except KeyboardInterrupt:
+            log.warning("training run interrupted; previous models keep serving")
+            return 130
+    return result.exit_code
 
 
 if __name__ == "__main__":
