@@ -56,7 +56,11 @@ def load_average() -> float:
 def command_line() -> str:
     """The command that is running, as a user would type it."""
     args = " ".join(sys.argv[1:])
-    return f"python -m benchmarks {args}".strip() if "benchmarks" in sys.argv[0] else args
+    script = Path(sys.argv[0])
+    if script.parent.name != "benchmarks":
+        return args
+    module = "benchmarks" if script.stem == "__main__" else f"benchmarks.{script.stem}"
+    return f"python -m {module} {args}".strip()
 
 
 @dataclass
