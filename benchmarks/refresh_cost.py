@@ -45,10 +45,12 @@ def prepare(folder: Path, environ: dict[str, str]) -> None:
     command = [sys.executable, "-m", "service.cli"]
     if not (folder / "export" / "tenants.csv").exists():
         demo = [*command, "demo-data", str(folder / "export"), *DEMO, "--seed", "7"]
-        subprocess.run(demo, env=environ, cwd=ROOT, check=True)
+        subprocess.run(demo, env=environ, cwd=ROOT, check=True, stdout=sys.stderr)
     if not (folder / "models").exists():
         started = time.perf_counter()
-        subprocess.run([*command, "train", "--quiet"], env=environ, cwd=ROOT, check=True)
+        subprocess.run(
+            [*command, "train", "--quiet"], env=environ, cwd=ROOT, check=True, stdout=sys.stderr
+        )
         print(f"full training: {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
