@@ -28,15 +28,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
-from mlcore.errors import BudgetError, ConfigError, NotFittedError
+from mlcore.errors import BudgetError, NotFittedError
 from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays, TuningReport
-from mlcore.serving import item_item, neighbours
+from mlcore.serving.item_item import item_item_arrays
+from mlcore.training.closed_form import check_item_limit, predicted_seconds
 from mlcore.training.evaluation import evaluate, serving_scores
 from mlcore.training.fold_in import fold_in_arrays, query_rows_only
 from mlcore.training.recency import Recency, RecencyKind, recency_trial, suggest_recency
 from mlcore.training.splits import sample_users
 from mlcore.training.tuning import StudyConfig, run_study
-from plugins.ease_recommender.closed_form import ease_weights, predicted_seconds
+from plugins.ease_recommender.closed_form import ease_weights
 from plugins.ease_recommender.options import EaseOptions
 
 log = logging.getLogger(__name__)
@@ -85,16 +86,7 @@ class EaseRecommender:
         return math.inf if self._deadline is None else self._deadline - self.clock()
 
     def _check_size(self, dataset: Dataset) -> None:
-        limit = self.options.max_items
-        if dataset.n_items > limit:
-            gib = 4 * dataset.n_items**2 / 2**30
-            raise ConfigError(
-                f"ease: tenant {dataset.tenant} has {dataset.n_items:,} items, above the ease "
-                f"option max_items={limit:,} (its dense item-item matrix would take "
-                f"{gib:.1f} GiB). Raise max_items in ML_RECOMMENDER_OPTIONS if the memory is "
-                "there, or use a backend that does not grow with the square of the catalogue "
-                "(lightfm, implicit-als or item-knn)."
-            )
+        check_item_limit(self.backend, dataset, self.options.max_items)
 
     def query_rows(self, dataset: Dataset) -> sp.csr_matrix:
         """(U, I) rows each user is scored with: ``X`` times recency multipliers."""
@@ -127,17 +119,8 @@ class EaseRecommender:
     def export(self) -> ServingArrays:
         if not hasattr(self, "weights_"):
             raise NotFittedError("ease recommender used before fit()")
-        n_users, n_items = self.user_items_.shape
-        user_items = neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS)
-        if self.options.top_k > 0:
-            kind = neighbours.KIND
-            similarity = top_k_by_magnitude(self.weights_, self.options.top_k)
-            extra = {**neighbours.csr_arrays(similarity, neighbours.SIMILARITY), **user_items}
-        else:
-            kind = item_item.KIND
-            extra = {item_item.WEIGHTS: self.weights_, **user_items}
-        extra.update(fold_in_arrays(self.backend, self._query_params()))
-        return ServingArrays.without_factors(kind, n_users, n_items, extra)
+        fold_in = fold_in_arrays(self.backend, self._query_params())
+        return item_item_arrays(self.weights_, self.user_items_, self.options.top_k, fold_in)
 
     def _query_params(self) -> dict[str, Any]:
         options = self.options
@@ -267,15 +250,3 @@ def _params_of(options: EaseOptions) -> dict[str, Any]:
         **recency_trial(options.recency, options.recency_half_life),
     }
 
-
-def top_k_by_magnitude(weights: np.ndarray, k: int) -> sp.csr_matrix:
-    """Each row's ``k`` entries of largest magnitude (zeros dropped), as CSR."""
-    n = weights.shape[0]
-    k = min(k, max(n - 1, 1))
-    keep = np.argpartition(-np.abs(weights), k - 1, axis=1)[:, :k]
-    rows = np.repeat(np.arange(n), k)
-    values = np.take_along_axis(weights, keep, axis=1).ravel()
-    matrix = sp.csr_matrix((values, (rows, keep.ravel())), shape=weights.shape, dtype=np.float32)
-    matrix.eliminate_zeros()
-    matrix.sort_indices()
-    return matrix
