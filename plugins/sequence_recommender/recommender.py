@@ -27,7 +27,7 @@ from mlcore.dataset import Dataset
 from mlcore.errors import BudgetError, NotFittedError
 from mlcore.interfaces import ServingArrays, TuningReport
 from mlcore.serving.item_item import item_item_arrays
-from mlcore.training.closed_form import active_columns, check_item_limit, predicted_seconds
+from mlcore.training.closed_form import check_item_limit, predicted_seconds
 from mlcore.training.evaluation import evaluate, serving_scores
 from mlcore.training.splits import sample_users
 from mlcore.training.tuning import StudyConfig, run_study
@@ -80,25 +80,36 @@ class SequenceRecommender:
     def horizon(self) -> Window:
         return Window(self.options.horizon, self.options.horizon_half_life)
 
-    def system(self, dataset: Dataset) -> tuple[TransitionSystem, Sequences]:
-        """The λ-independent part of a fit of ``dataset``.
+    def system(
+        self, dataset: Dataset, sequences: Sequences | None = None
+    ) -> tuple[TransitionSystem, Sequences]:
+        """The λ-independent part of a fit of ``dataset`` (``sequences``: its histories,
+        when already built).
 
         Raises:
             ConfigError: Above ``max_items``.
             BudgetError: The solve is predicted not to fit the time budget (checked
-                before the Gram matrix is built).
+                before the rows and the Gram matrix are built).
         """
         check_item_limit(self.backend, dataset, self.options.max_items)
-        sequences = Sequences.of(dataset)
+        sequences = sequences or Sequences.of(dataset)
+        self.check_budget(sequences)
         sources = sequences.sources(self.history)
-        n = int(active_columns(sources).size)
-        needed = predicted_seconds(n, self.num_threads, product_columns=dataset.n_items)
+        return TransitionSystem.of(sources, sequences.targets(self.horizon)), sequences
+
+    def check_budget(self, sequences: Sequences) -> None:
+        """Refuse a solve that is predicted not to fit what the time budget leaves.
+
+        Raises:
+            BudgetError: Naming the predicted and the remaining CPU seconds.
+        """
+        n = int(sequences.source_items().size)
+        needed = predicted_seconds(n, self.num_threads, product_columns=sequences.shape[1])
         if needed > self._remaining():
             raise BudgetError(
                 f"sequence: one fit of {n:,} items is predicted to take {needed:.0f} CPU s, "
                 f"{max(self._remaining(), 0.0):.0f} s are left"
             )
-        return TransitionSystem.of(sources, sequences.targets(self.horizon)), sequences
 
     def fit(self, dataset: Dataset) -> Self:
         """Train on every interaction of ``dataset`` with the current options."""
@@ -126,8 +137,10 @@ class SequenceRecommender:
         """Search λ on ``train`` by NDCG@10 on ``validation``; end fitted on ``train`` with
         the best (the :class:`~mlcore.interfaces.Tunable` handshake)."""
         check_item_limit(self.backend, train, self.options.max_items)
+        sequences = Sequences.of(train)
+        self.check_budget(sequences)  # refuse before the first trial, not inside it
         sample = sample_users(validation, self.options.tune_max_users, seed)
-        objective = _LambdaObjective(self, train, sample)
+        objective = _LambdaObjective(self, train, sample, sequences)
         config = StudyConfig(
             trials=trials,
             timeout=timeout,
@@ -163,10 +176,17 @@ class _LambdaObjective:
     the trainer reserves for the final fit, include them); later trials reuse them.
     """
 
-    def __init__(self, owner: SequenceRecommender, train: Dataset, validation: Dataset) -> None:
+    def __init__(
+        self,
+        owner: SequenceRecommender,
+        train: Dataset,
+        validation: Dataset,
+        sequences: Sequences,
+    ) -> None:
         self.owner = owner
         self.train = train
         self.validation = validation
+        self.sequences = sequences
         self.best_score = -math.inf
         self.best_weights: np.ndarray | None = None
         self.trial_seconds = 0.0
@@ -174,8 +194,8 @@ class _LambdaObjective:
 
     def solve(self, regularization: float) -> np.ndarray:
         if self._system is None:
-            self._system, sequences = self.owner.system(self.train)
-            self.owner.user_items_ = sequences.queries(self.owner.history)
+            self._system, _ = self.owner.system(self.train, self.sequences)
+            self.owner.user_items_ = self.sequences.queries(self.owner.history)
         return self._system.solve(regularization, self.owner.num_threads)
 
     def suggest(self, trial: Any) -> dict[str, Any]:

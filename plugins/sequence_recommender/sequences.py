@@ -59,6 +59,12 @@ class Sequences:
         position = np.arange(order.shape[0]) - (ends - counts)[users]
         return cls(dataset.item_index[order], users, position, ends, dataset.shape)
 
+    def source_items(self) -> np.ndarray:
+        """(n,) items that occur in some source row: every item but a user's newest
+        (each other one is the newest item before the next split point)."""
+        not_newest = np.arange(self.items.shape[0]) < self.ends[self.users] - 1
+        return np.unique(self.items[not_newest])
+
     def split_points(self) -> np.ndarray:
         """Indices (into ``items``) of every position ``p >= 1``."""
         return np.flatnonzero(self.position >= 1)

@@ -17,6 +17,7 @@ from mlcore.serving import item_item, neighbours
 from mlcore.training.evaluation import serving_scores
 from mlcore.training.splits import temporal_split
 from plugins.sequence_recommender import SequenceOptions, make_sequence
+from plugins.sequence_recommender import recommender as sequence_module
 from plugins.sequence_recommender.closed_form import transition_weights
 from plugins.sequence_recommender.sequences import Sequences, Window
 from tests.support.lightfm_fixtures import tiny_dataset
@@ -91,6 +92,9 @@ def test_sequence_rows_match_their_definition(
     np.testing.assert_allclose(sequences.sources(back).toarray(), sources, rtol=1e-6)
     np.testing.assert_allclose(sequences.targets(ahead).toarray(), targets, rtol=1e-6)
     np.testing.assert_allclose(sequences.queries(back).toarray(), queries, rtol=1e-6)
+    np.testing.assert_array_equal(
+        sequences.source_items(), np.flatnonzero(np.abs(sources).sum(axis=0))
+    )
 
 
 @pytest.mark.parametrize("lam", [0.5, 10.0, 300.0])
@@ -160,6 +164,21 @@ def test_a_fit_that_cannot_fit_the_budget_refuses_before_working() -> None:
     model.set_time_budget(0.0)
     with pytest.raises(BudgetError, match="predicted to take"):
         model.fit(block_dataset())
+    assert not hasattr(model, "weights_")
+
+
+def test_a_tuning_that_cannot_fit_the_budget_refuses_before_its_first_trial(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A clean skip: no trial starts (a trial failing inside Optuna logs a traceback)."""
+    studies: list[object] = []
+    monkeypatch.setattr(sequence_module, "run_study", lambda *a, **k: studies.append(a))
+    split = temporal_split(tiny_dataset())
+    model = make_sequence()
+    model.set_time_budget(0.0)
+    with pytest.raises(BudgetError, match="predicted to take"):
+        model.tune(split.train, split.test, trials=3, timeout=60, seed=1)
+    assert studies == []
     assert not hasattr(model, "weights_")
 
 
