@@ -25,10 +25,11 @@ import numpy as np
 
 from mlcore.dataset import Dataset
 from mlcore.errors import BudgetError, NotFittedError
-from mlcore.interfaces import ServingArrays, TuningReport
+from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays, TuningReport
 from mlcore.serving.item_item import item_item_arrays
 from mlcore.training.closed_form import check_item_limit, predicted_seconds
 from mlcore.training.evaluation import evaluate, serving_scores
+from mlcore.training.fold_in import fold_in_arrays, query_rows_only
 from mlcore.training.splits import sample_users
 from mlcore.training.tuning import StudyConfig, run_study
 from plugins.sequence_recommender.closed_form import TransitionSystem
@@ -121,7 +122,21 @@ class SequenceRecommender:
     def export(self) -> ServingArrays:
         if not hasattr(self, "weights_"):
             raise NotFittedError("sequence recommender used before fit()")
-        return item_item_arrays(self.weights_, self.user_items_, self.options.top_k)
+        fold_in = fold_in_arrays(self.backend, self._query_params())
+        return item_item_arrays(self.weights_, self.user_items_, self.options.top_k, fold_in)
+
+    def _query_params(self) -> dict[str, Any]:
+        return {
+            "history": self.options.history,
+            "history_half_life": self.options.history_half_life,
+        }
+
+    def fold_in(self, request: FoldInRequest) -> FoldedUsers:
+        """New users' query rows, their newest items as in a fit (``B`` stays as published)."""
+        history = Window(
+            int(request.params["history"]), float(request.params["history_half_life"])
+        )
+        return query_rows_only(request.users, Sequences.of(request.users).queries(history))
 
     def describe(self) -> Mapping[str, Any]:
         return {
