@@ -5,7 +5,8 @@ the active items, its inverse by a Cholesky factorisation (LAPACK ``spotrf`` and
 ``spotri``, about ``n³`` flops for ``n`` active items), BLAS limited to a number of
 threads (one thread: bit-identical models), a cost prediction calibrated on the
 machine before a fit starts (so a fit that cannot fit the CPU budget refuses before
-it works), and a limit on the catalogue (their model is a dense I×I matrix).
+it works), and a limit on the catalogue (their model is a dense I×I matrix). Their
+recommenders share :mod:`mlcore.training.closed_form_recommender`.
 """
 
 from __future__ import annotations

@@ -14,24 +14,23 @@ Served as kind ``"item_item"`` (dense, memory-mapped) or, with ``top_k > 0``, as
 
 from __future__ import annotations
 
-import json
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Self
 
 import numpy as np
 
 from mlcore.dataset import Dataset
-from mlcore.errors import BudgetError, NotFittedError
-from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays, TuningReport
+from mlcore.errors import NotFittedError
+from mlcore.interfaces import FoldedUsers, FoldInRequest, TuningReport
 from mlcore.serving.item_item import item_item_arrays
-from mlcore.training.closed_form import check_item_limit, predicted_seconds
+from mlcore.training.closed_form import check_item_limit
+from mlcore.training.closed_form_recommender import ClosedFormRecommender
 from mlcore.training.evaluation import evaluate, serving_scores
-from mlcore.training.fold_in import fold_in_arrays, query_rows_only
+from mlcore.training.fold_in import query_rows_only
 from mlcore.training.splits import sample_users
-from mlcore.training.tuning import StudyConfig, run_study
+from mlcore.training.tuning import run_study
 from plugins.sequence_recommender.closed_form import TransitionSystem
 from plugins.sequence_recommender.options import SequenceOptions
 from plugins.sequence_recommender.sequences import Sequences, Window
@@ -40,38 +39,13 @@ from plugins.sequence_recommender.sequences import Sequences, Window
 STARTING_FACTORS = (1 / 3, 3.0)
 
 
-class SequenceRecommender:
+class SequenceRecommender(ClosedFormRecommender[SequenceOptions]):
     """The transition model behind ``Recommender``, ``Tunable`` and ``Budgeted``.
 
-    Args:
-        options: The plugin's options.
-        seed: Seed of the search and of the validation sample.
-        num_threads: BLAS threads of the solve.
-        clock: CPU seconds of the process (the time budget; injectable for tests).
+    Args: see :class:`~mlcore.training.closed_form_recommender.ClosedFormRecommender`.
     """
 
     backend = "sequence"
-
-    def __init__(
-        self,
-        options: SequenceOptions,
-        *,
-        seed: int = 42,
-        num_threads: int = 1,
-        clock: Callable[[], float] = time.process_time,
-    ) -> None:
-        self.options = options
-        self.seed = seed
-        self.num_threads = num_threads
-        self.clock = clock
-        self._deadline: float | None = None
-
-    def set_time_budget(self, seconds: float) -> None:
-        """Fit ``tune`` and the next ``fit`` into ``seconds`` CPU seconds from now."""
-        self._deadline = self.clock() + max(seconds, 0.0)
-
-    def _remaining(self) -> float:
-        return math.inf if self._deadline is None else self._deadline - self.clock()
 
     @property
     def history(self) -> Window:
@@ -104,13 +78,7 @@ class SequenceRecommender:
         Raises:
             BudgetError: Naming the predicted and the remaining CPU seconds.
         """
-        n = int(sequences.source_items().size)
-        needed = predicted_seconds(n, self.num_threads, product_columns=sequences.shape[1])
-        if needed > self._remaining():
-            raise BudgetError(
-                f"sequence: one fit of {n:,} items is predicted to take {needed:.0f} CPU s, "
-                f"{max(self._remaining(), 0.0):.0f} s are left"
-            )
+        self.check_solve_fits(int(sequences.source_items().size), sequences.shape[1])
 
     def fit(self, dataset: Dataset) -> Self:
         """Train on every interaction of ``dataset`` with the current options."""
@@ -119,13 +87,7 @@ class SequenceRecommender:
         self.user_items_ = sequences.queries(self.history)
         return self
 
-    def export(self) -> ServingArrays:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("sequence recommender used before fit()")
-        fold_in = fold_in_arrays(self.backend, self._query_params())
-        return item_item_arrays(self.weights_, self.user_items_, self.options.top_k, fold_in)
-
-    def _query_params(self) -> dict[str, Any]:
+    def fold_in_params(self) -> dict[str, Any]:
         return {
             "history": self.options.history,
             "history_half_life": self.options.history_half_life,
@@ -133,18 +95,8 @@ class SequenceRecommender:
 
     def fold_in(self, request: FoldInRequest) -> FoldedUsers:
         """New users' query rows, their newest items as in a fit (``B`` stays as published)."""
-        history = Window(
-            int(request.params["history"]), float(request.params["history_half_life"])
-        )
+        history = Window(int(request.params["history"]), float(request.params["history_half_life"]))
         return query_rows_only(request.users, Sequences.of(request.users).queries(history))
-
-    def describe(self) -> Mapping[str, Any]:
-        return {
-            "backend": self.backend,
-            "algorithm": self.backend,
-            "options": json.loads(json.dumps(asdict(self.options))),  # tuples as lists
-            "num_threads": self.num_threads,
-        }
 
     def tune(
         self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
@@ -156,17 +108,7 @@ class SequenceRecommender:
         self.check_budget(sequences)  # refuse before the first trial, not inside it
         sample = sample_users(validation, self.options.tune_max_users, seed)
         objective = _LambdaObjective(self, train, sample, sequences)
-        config = StudyConfig(
-            trials=trials,
-            timeout=timeout,
-            seed=seed,
-            study_name=f"{train.tenant}-sequence-{time.time_ns()}",
-            patience=1,
-            pruner="none",
-            min_resource=1,
-            epochs_key="checkpoint",
-            components_key="checkpoint",
-        )
+        config = self.study_config(train.tenant, trials=trials, timeout=timeout, seed=seed)
         low, high = self.options.tune_regularization
         start = self.options.regularization
         first = [start, *(min(max(start * f, low), high) for f in STARTING_FACTORS)]
