@@ -40,7 +40,16 @@ from mlcore.training.fitting import TenantFitter
 from mlcore.training.fold_in import with_users
 from mlcore.training.refresh_build import RefreshBuilder
 
-MODELS = ("default", "lightfm", "implicit-als", "implicit-bpr", "item-knn", "ease", "popularity")
+MODELS = (
+    "default",
+    "lightfm",
+    "implicit-als",
+    "implicit-bpr",
+    "item-knn",
+    "ease",
+    "sequence",
+    "popularity",
+)
 
 
 def prefix_of(train: Dataset, folded: np.ndarray, prefix: float) -> Dataset:

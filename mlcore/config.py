@@ -310,7 +310,7 @@ VARIABLES: dict[str, tuple[str, Any, str]] = {
     "ML_BLEND": (
         "blend",
         lambda t: _parse_blend(t),
-        "auto: also train ease and implicit-als and serve a blend when it beats "
+        "auto: also train ease, sequence and implicit-als and serve a blend when it beats "
         "ML_RECOMMENDER on validation; off: ML_RECOMMENDER alone; or a comma-separated "
         "list of partner backends",
     ),

@@ -19,6 +19,8 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from mlcore.interfaces import ServingArrays
+from mlcore.serving import neighbours
 from mlcore.serving.kind import ServingKind, all_finite
 from mlcore.serving.neighbours import USER_ITEMS, check_csr_arrays, csr_from_arrays
 
@@ -68,3 +70,40 @@ class ItemItemKind(ServingKind):
 
     def similarity_rows(self, items: np.ndarray, window: slice) -> np.ndarray:
         return np.array(self._weights[items][:, window], dtype=np.float32)
+
+
+def item_item_arrays(
+    weights: np.ndarray,
+    user_rows: sp.csr_matrix,
+    top_k: int = 0,
+    more: Mapping[str, np.ndarray] | None = None,
+) -> ServingArrays:
+    """The serving arrays of a dense item-item model: kind ``item_item`` (``top_k`` 0), or
+    kind ``neighbours`` keeping each item's ``top_k`` weights of largest magnitude.
+
+    Args:
+        weights: (I, I) float32, row j = what an interaction with item j adds to each item.
+        user_rows: (U, I) CSR query rows each user is scored with.
+        top_k: 0, or the weights kept per item.
+        more: Further arrays to publish with them (e.g. the fold-in arrays).
+    """
+    n_users, n_items = user_rows.shape
+    rows = {**neighbours.csr_arrays(user_rows, USER_ITEMS), **(more or {})}
+    if top_k > 0:
+        similarity = top_k_by_magnitude(weights, top_k)
+        extra = {**neighbours.csr_arrays(similarity, neighbours.SIMILARITY), **rows}
+        return ServingArrays.without_factors(neighbours.KIND, n_users, n_items, extra)
+    return ServingArrays.without_factors(KIND, n_users, n_items, {WEIGHTS: weights, **rows})
+
+
+def top_k_by_magnitude(weights: np.ndarray, k: int) -> sp.csr_matrix:
+    """Each row's ``k`` entries of largest magnitude (zeros dropped), as CSR."""
+    n = weights.shape[0]
+    k = min(k, max(n - 1, 1))
+    keep = np.argpartition(-np.abs(weights), k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    values = np.take_along_axis(weights, keep, axis=1).ravel()
+    matrix = sp.csr_matrix((values, (rows, keep.ravel())), shape=weights.shape, dtype=np.float32)
+    matrix.eliminate_zeros()
+    matrix.sort_indices()
+    return matrix

@@ -1,7 +1,7 @@
 """Per-tenant selection: train candidates, fit a blend, choose what serves, fit it on everything.
 
 With ``ML_BLEND=auto`` (the default) the trainer also trains partner backends
-(``ease``, ``implicit-als``; those not installed or not fitting the
+(``ease``, ``sequence``, ``implicit-als``; those not installed or not fitting the
 budget are skipped with a log line) beside ``ML_RECOMMENDER``, each tuned on the
 training part of the temporal split and scored on its validation part, fits
 blend weights on the same validation part (:mod:`mlcore.training.blending`), and
@@ -46,7 +46,8 @@ DEFAULT_PRIMARY = "lightfm"
 #: Partners tried by ``ML_BLEND=auto``. ``item-knn`` is not one by default: an item-item
 #: model like ``ease`` but weaker, it got blend weight on validation and cost NDCG@10 on
 #: the later test period every time it did (docs/selection.md); ``ML_BLEND`` can name it.
-DEFAULT_PARTNERS = ("ease", "implicit-als")
+#: ``sequence`` (what users take next) sees the order the others ignore (docs/sequence.md).
+DEFAULT_PARTNERS = ("ease", "sequence", "implicit-als")
 #: Share of the remaining budget each partner may tune with.
 PARTNER_SHARE = 0.15
 #: Share of the budget kept for fitting blend weights and packaging.

@@ -7,12 +7,11 @@ only (kind ``item_item``, or ``neighbours`` with ``top_k``). See ``docs/ease.md`
 
 from __future__ import annotations
 
-import os
-
 from mlcore.config import Settings
 from mlcore.errors import ConfigError
 from mlcore.hookspecs import hookimpl
 from mlcore.plugin_records import RecommenderRecord
+from mlcore.training.closed_form import cores
 from mlcore.training.recency import Recency
 from plugins.ease_recommender.options import EaseOptions
 from plugins.ease_recommender.recommender import EaseRecommender
@@ -45,14 +44,6 @@ def make_ease(
     threads = min(options.num_threads or (settings.num_threads if settings else 1), cores())
     seed = settings.seed if settings else 42
     return EaseRecommender(options, seed=seed, num_threads=threads)
-
-
-def cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
 
 
 @hookimpl

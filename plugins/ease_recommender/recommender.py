@@ -16,27 +16,25 @@ Tuning searches λ, the recency kind and its half-life with
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from mlcore.dataset import Dataset
-from mlcore.errors import BudgetError, ConfigError, NotFittedError
-from mlcore.interfaces import FoldedUsers, FoldInRequest, ServingArrays, TuningReport
-from mlcore.serving import item_item, neighbours
+from mlcore.interfaces import FoldedUsers, FoldInRequest, TuningReport
+from mlcore.training.closed_form import check_item_limit
+from mlcore.training.closed_form_recommender import ClosedFormRecommender
 from mlcore.training.evaluation import evaluate, serving_scores
-from mlcore.training.fold_in import fold_in_arrays, query_rows_only
+from mlcore.training.fold_in import query_rows_only
 from mlcore.training.recency import Recency, RecencyKind, recency_trial, suggest_recency
 from mlcore.training.splits import sample_users
-from mlcore.training.tuning import StudyConfig, run_study
-from plugins.ease_recommender.closed_form import ease_weights, predicted_seconds
+from mlcore.training.tuning import run_study
+from plugins.ease_recommender.closed_form import ease_weights
 from plugins.ease_recommender.options import EaseOptions
 
 log = logging.getLogger(__name__)
@@ -51,50 +49,16 @@ STARTING_POINTS: tuple[tuple[float, RecencyKind, float], ...] = (
 )
 
 
-class EaseRecommender:
+class EaseRecommender(ClosedFormRecommender[EaseOptions]):
     """EASE behind :class:`~mlcore.interfaces.Recommender`, ``Tunable`` and ``Budgeted``.
 
-    Args:
-        options: The plugin's options.
-        seed: Seed of the search and of the validation sample.
-        num_threads: BLAS threads of the factorisation.
-        clock: CPU seconds of the process (the time budget; injectable for tests).
+    Args: see :class:`~mlcore.training.closed_form_recommender.ClosedFormRecommender`.
     """
 
     backend = "ease"
 
-    def __init__(
-        self,
-        options: EaseOptions,
-        *,
-        seed: int = 42,
-        num_threads: int = 1,
-        clock: Callable[[], float] = time.process_time,
-    ) -> None:
-        self.options = options
-        self.seed = seed
-        self.num_threads = num_threads
-        self.clock = clock
-        self._deadline: float | None = None
-
-    def set_time_budget(self, seconds: float) -> None:
-        """Fit ``tune`` and the next ``fit`` into ``seconds`` CPU seconds from now."""
-        self._deadline = self.clock() + max(seconds, 0.0)
-
-    def _remaining(self) -> float:
-        return math.inf if self._deadline is None else self._deadline - self.clock()
-
     def _check_size(self, dataset: Dataset) -> None:
-        limit = self.options.max_items
-        if dataset.n_items > limit:
-            gib = 4 * dataset.n_items**2 / 2**30
-            raise ConfigError(
-                f"ease: tenant {dataset.tenant} has {dataset.n_items:,} items, above the ease "
-                f"option max_items={limit:,} (its dense item-item matrix would take "
-                f"{gib:.1f} GiB). Raise max_items in ML_RECOMMENDER_OPTIONS if the memory is "
-                "there, or use a backend that does not grow with the square of the catalogue "
-                "(lightfm, implicit-als or item-knn)."
-            )
+        check_item_limit(self.backend, dataset, self.options.max_items)
 
     def query_rows(self, dataset: Dataset) -> sp.csr_matrix:
         """(U, I) rows each user is scored with: ``X`` times recency multipliers."""
@@ -113,33 +77,13 @@ class EaseRecommender:
         """Train on every interaction of ``dataset`` with the current options."""
         self._check_size(dataset)
         active = int(np.count_nonzero(np.bincount(dataset.item_index, minlength=dataset.n_items)))
-        needed = predicted_seconds(active, self.num_threads)
-        if needed > self._remaining():
-            raise BudgetError(
-                f"ease: one fit of {active:,} items is predicted to take {needed:.0f} CPU s, "
-                f"{max(self._remaining(), 0.0):.0f} s are left"
-            )
+        self.check_solve_fits(active)
         x = self.input_matrix(dataset)
         self.weights_ = ease_weights(x, self.options.regularization, self.num_threads)
         self.user_items_ = self.query_rows(dataset)
         return self
 
-    def export(self) -> ServingArrays:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("ease recommender used before fit()")
-        n_users, n_items = self.user_items_.shape
-        user_items = neighbours.csr_arrays(self.user_items_, neighbours.USER_ITEMS)
-        if self.options.top_k > 0:
-            kind = neighbours.KIND
-            similarity = top_k_by_magnitude(self.weights_, self.options.top_k)
-            extra = {**neighbours.csr_arrays(similarity, neighbours.SIMILARITY), **user_items}
-        else:
-            kind = item_item.KIND
-            extra = {item_item.WEIGHTS: self.weights_, **user_items}
-        extra.update(fold_in_arrays(self.backend, self._query_params()))
-        return ServingArrays.without_factors(kind, n_users, n_items, extra)
-
-    def _query_params(self) -> dict[str, Any]:
+    def fold_in_params(self) -> dict[str, Any]:
         options = self.options
         return {
             "use_ratings": options.use_ratings,
@@ -159,14 +103,6 @@ class EaseRecommender:
         folder = EaseRecommender(options, seed=self.seed, num_threads=self.num_threads)
         return query_rows_only(request.users, folder.query_rows(request.users))
 
-    def describe(self) -> Mapping[str, Any]:
-        return {
-            "backend": self.backend,
-            "algorithm": self.backend,
-            "options": json.loads(json.dumps(asdict(self.options))),  # tuples as lists
-            "num_threads": self.num_threads,
-        }
-
     def tune(
         self, train: Dataset, validation: Dataset, *, trials: int, timeout: float, seed: int
     ) -> TuningReport:
@@ -175,17 +111,7 @@ class EaseRecommender:
         self._check_size(train)
         sample = sample_users(validation, self.options.tune_max_users, seed)
         objective = _EaseObjective(self, train, sample)
-        config = StudyConfig(
-            trials=trials,
-            timeout=timeout,
-            seed=seed,
-            study_name=f"{train.tenant}-ease-{time.time_ns()}",
-            patience=1,
-            pruner="none",
-            min_resource=1,
-            epochs_key="checkpoint",
-            components_key="checkpoint",
-        )
+        config = self.study_config(train.tenant, trials=trials, timeout=timeout, seed=seed)
         first = [_params_of(self.options)]
         for factor, kind, half_life in STARTING_POINTS:
             start = replace(
@@ -266,16 +192,3 @@ def _params_of(options: EaseOptions) -> dict[str, Any]:
         "regularization": options.regularization,
         **recency_trial(options.recency, options.recency_half_life),
     }
-
-
-def top_k_by_magnitude(weights: np.ndarray, k: int) -> sp.csr_matrix:
-    """Each row's ``k`` entries of largest magnitude (zeros dropped), as CSR."""
-    n = weights.shape[0]
-    k = min(k, max(n - 1, 1))
-    keep = np.argpartition(-np.abs(weights), k - 1, axis=1)[:, :k]
-    rows = np.repeat(np.arange(n), k)
-    values = np.take_along_axis(weights, keep, axis=1).ravel()
-    matrix = sp.csr_matrix((values, (rows, keep.ravel())), shape=weights.shape, dtype=np.float32)
-    matrix.eliminate_zeros()
-    matrix.sort_indices()
-    return matrix

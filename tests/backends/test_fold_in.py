@@ -10,6 +10,7 @@ from mlcore.serving.tenant_model import TenantModel
 from mlcore.training.fold_in import stored_fold_in, with_users
 from mlcore.training.refresh_build import RefreshBuilder
 from plugins.implicit_recommender.factor_models import ImplicitALSOptions, ImplicitALSRecommender
+from plugins.sequence_recommender import SequenceOptions, SequenceRecommender
 from tests.support.recommender_data import random_dataset
 from tests.support.refresh_support import make_recommender, published, with_events
 
@@ -61,3 +62,24 @@ def test_lightfm_fold_in_keeps_every_item_and_moves_the_user_to_the_new_items() 
     new = after.scores(row, slice(0, old.shape[0]))
     gained = [new[after.item_row(i)] - old[before.item_row(i)] for i in picks]
     assert np.mean(gained) > np.mean(new - old)
+
+
+def test_sequence_fold_in_is_the_query_row_of_the_users_newest_items() -> None:
+    """A changed and a new user get the query rows a fit of the new data would give them
+    (their ``history`` newest items, the newest weighing 1), with the published window."""
+    dataset = random_dataset(seed=6, n_users=40, density=0.3)
+    options = SequenceOptions(regularization=5.0, history=4, history_half_life=2.0)
+    serving = SequenceRecommender(options, num_threads=1).fit(dataset).export()
+    picks = ["container_course2", "engage_article3", "totara_playlist1"]
+    events = [("u5", item, 1, LATER + n) for n, item in enumerate(picks)]
+    changed = with_events(dataset, [*events, ("new", "container_course1", 1, LATER)])
+    rows = np.array([changed.user_ids.tolist().index(u) for u in ("u5", "new")])
+    arrays = serving.named_arrays()
+    _, params = stored_fold_in(arrays)
+    request = FoldInRequest(arrays, params, with_users(changed, rows), np.array([5, -1]))
+    folded = SequenceRecommender(SequenceOptions(), num_threads=1).fold_in(request)
+    refit = SequenceRecommender(options, num_threads=1).fit(changed)
+    np.testing.assert_allclose(folded.user_items.toarray(), refit.user_items_[rows].toarray())
+    newest = folded.user_items.toarray()[0]
+    assert newest[changed.item_ids.tolist().index(picks[-1])] == 1.0
+    assert np.count_nonzero(newest) == 4

@@ -17,7 +17,16 @@ from mlcore.serving.artifact import build_artifact
 from mlcore.serving.blend import blend_arrays
 
 #: Every backend the service can serve (``blend`` is LightFM with EASE and ALS).
-BACKENDS = ("popularity", "lightfm", "implicit-als", "implicit-bpr", "item-knn", "ease", "blend")
+BACKENDS = (
+    "popularity",
+    "lightfm",
+    "implicit-als",
+    "implicit-bpr",
+    "item-knn",
+    "ease",
+    "sequence",
+    "blend",
+)
 SETTINGS = Settings(num_threads=1, algorithm="partial", tuning_trials=0)
 
 

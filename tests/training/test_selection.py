@@ -112,7 +112,7 @@ def test_partners_that_cannot_fit_the_budget_are_skipped(caplog: pytest.LogCaptu
     [
         ("off", "lightfm", ()),
         ("auto", "lightfm", DEFAULT_PARTNERS),
-        ("auto", "ease", ("implicit-als",)),
+        ("auto", "ease", ("sequence", "implicit-als")),
         ("auto", "auto", DEFAULT_PARTNERS),  # lightfm is the primary of auto
         ("off", "auto", DEFAULT_PARTNERS),
         ("item-knn,ease", "lightfm", ("item-knn", "ease")),
