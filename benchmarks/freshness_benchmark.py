@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import statistics
@@ -38,6 +37,7 @@ import requests
 
 from benchmarks.common import command_line, load_average, machine
 from mlcore.totara.token import signed_headers
+from tests.support.export_rows import append_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "freshness-benchmark-key"
@@ -99,15 +99,6 @@ class Service:
             timeout=10,
         )
         answer.raise_for_status()
-
-
-def append_rows(path: Path, rows: list[list[str]]) -> None:
-    """Append CSV rows by writing a new file and renaming it over the old one."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(path.read_bytes() + buffer.getvalue().encode("utf-8"))
-    os.replace(temporary, path)
 
 
 def seconds_until(condition, timeout: float = 120.0) -> float:

@@ -18,8 +18,6 @@ separately) and per user. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import subprocess
@@ -35,6 +33,7 @@ from mlcore.configured import configured_plugins
 from mlcore.events.event_log import EventLog
 from mlcore.training.refresh import Refresher
 from mlcore.training.refresh_state import RefreshState
+from tests.support.export_rows import append_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ("--tenants", "1", "--users", "50000", "--items", "10000", "--interactions", "1000000")
@@ -56,13 +55,8 @@ def prepare(folder: Path, environ: dict[str, str]) -> None:
 
 def append_interactions(export: Path, users: list[str], items: list[str], now: int) -> None:
     """One new interaction per user, written as an LMS export is (new file, rename)."""
-    buffer = io.StringIO()
     rows = [[u, i, "1", str(now + n)] for n, (u, i) in enumerate(zip(users, items, strict=True))]
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    path = export / "user_interactions_0.csv"
-    temporary = path.with_name(".user_interactions_0.csv.tmp")
-    temporary.write_bytes(path.read_bytes() + buffer.getvalue().encode())
-    os.replace(temporary, path)
+    append_rows(export / "user_interactions_0.csv", rows)
 
 
 def timed(refresher: Refresher) -> dict[str, object]:

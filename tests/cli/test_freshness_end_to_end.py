@@ -10,8 +10,6 @@ functional bound, not a speed measurement (``benchmarks/freshness_benchmark.py``
 from __future__ import annotations
 
 import csv
-import io
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import requests
 
 from mlcore.demo.export import DemoConfig, write_demo_export
 from mlcore.totara.token import signed_headers
+from tests.support.export_rows import append_rows
 from tests.support.serve_process import (
     free_port,
     serve_environ,
@@ -68,15 +67,6 @@ def user_items(base: str, user: str) -> list[str]:
     )
     assert answer.status_code == 200, answer.text
     return [f"container_course{item[0]}" for item in answer.json()["items"]]
-
-
-def append_rows(path: Path, rows: list[list[str]]) -> None:
-    """Append CSV rows the way an LMS export changes: a new file renamed over the old."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(path.read_bytes() + buffer.getvalue().encode("utf-8"))
-    os.replace(temporary, path)
 
 
 def within_limit(condition: Callable[[], bool]) -> bool:
