@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -41,7 +42,7 @@ class ClosedFormOptions(Protocol):
 OptionsT = TypeVar("OptionsT", bound=ClosedFormOptions)
 
 
-class ClosedFormRecommender(Generic[OptionsT]):
+class ClosedFormRecommender(ABC, Generic[OptionsT]):
     """What the closed-form item-item recommenders (``ease``, ``sequence``) share: their
     options, seed and BLAS threads, the ``Budgeted`` deadline in CPU seconds,
     ``describe``, and the study of their λ searches (one solve and one score per trial).
@@ -101,9 +102,9 @@ class ClosedFormRecommender(Generic[OptionsT]):
         fold_in = fold_in_arrays(self.backend, self.fold_in_params())
         return item_item_arrays(self.weights_, self.user_items_, self.options.top_k, fold_in)
 
+    @abstractmethod
     def fold_in_params(self) -> dict[str, Any]:
         """The options a fold-in needs to build a user's query row as a fit does."""
-        raise NotImplementedError
 
     def describe(self) -> Mapping[str, Any]:
         return {
