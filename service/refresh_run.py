@@ -11,20 +11,18 @@ model keeps serving), 2 (invalid settings or plugins).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Mapping, Sequence
 
-from mlcore.config import Settings, load_settings
+from mlcore.config import Settings
 from mlcore.configured import ConfiguredPlugins, configured_plugins
 from mlcore.errors import MLCoreError
 from mlcore.events.event_log import EventLog
 from mlcore.interfaces import ChangeChecked, DataSource
 from mlcore.training.refresh import FAILED, UNCHANGED, Refresher, RefreshOutcome
 from mlcore.training.refresh_state import RefreshState
-from service.parent_watch import exit_with_parent
-from service.trainer_run import run_logging
+from service.trainer_run import child_start, run_logging
 
 #: A fixed name: under ``python -m`` this module is ``__main__``.
 log = logging.getLogger("service.refresh_run")
@@ -69,18 +67,13 @@ def run_refresh(
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point of the child process; returns its exit status."""
-    parser = argparse.ArgumentParser(prog="python -m service.refresh_run")
-    parser.add_argument("--tenant", help="refresh this tenant only")
-    args = parser.parse_args(list(argv or []))
-    exit_with_parent(environ)
-    try:
-        settings = load_settings(environ)
-    except MLCoreError as exc:
-        print(f"refresh: invalid settings: {exc}", file=sys.stderr)
+    started = child_start("service.refresh_run", "refresh", argv, environ)
+    if started is None:
         return 2
+    tenant, settings = started
     with run_logging(settings):
         try:
-            outcomes = run_refresh(settings, only=args.tenant)
+            outcomes = run_refresh(settings, only=tenant)
         except MLCoreError as exc:
             log.error("refresh not started: %s", exc)
             return 2

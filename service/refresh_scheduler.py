@@ -13,21 +13,15 @@ ten minutes) is terminated: the current models keep serving.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from mlcore.config import Settings
-from service.parent_watch import PARENT_VARIABLE
-from service.trainer_run import child_environment
+from service.training_child import launch_child
 
 log = logging.getLogger("service.trainer_process")
-
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 
 class RefreshScheduler:
@@ -126,8 +120,4 @@ class RefreshScheduler:
         self.exit_codes.append(handle.returncode)
 
     def _launch_child(self) -> subprocess.Popen[bytes]:
-        env = child_environment(self.settings, self.environ, REPOSITORY_ROOT)
-        env[PARENT_VARIABLE] = str(os.getpid())
-        return subprocess.Popen(
-            [sys.executable, "-m", "service.refresh_run"], env=env, stdin=subprocess.DEVNULL
-        )
+        return launch_child(self.settings, self.environ, "service.refresh_run")

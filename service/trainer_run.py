@@ -232,21 +232,32 @@ def _log_cut_short(settings: Settings, cut: RunCutShort) -> None:
         append_run_row(settings, f"{FAILED}{cut}")
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Entry point of the child process; returns its exit status."""
-    parser = argparse.ArgumentParser(prog="python -m service.trainer_run")
-    parser.add_argument("--tenant", help="train this tenant only")
-    args = parser.parse_args(list(argv or []))
+def child_start(
+    module: str, label: str, argv: Sequence[str] | None, environ: Mapping[str, str] | None
+) -> tuple[str | None, Settings] | None:
+    """The common start of a child run (``python -m module [--tenant T]``): its tenant and
+    settings, watching the parent; None (said on stderr) when the settings are invalid."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}")
+    parser.add_argument("--tenant", help="this tenant only")
+    tenant = parser.parse_args(list(argv or [])).tenant
     exit_with_parent(environ)
     try:
-        settings = load_settings(environ)
+        return tenant, load_settings(environ)
     except MLCoreError as exc:
-        print(f"trainer: invalid settings: {exc}", file=sys.stderr)
+        print(f"{label}: invalid settings: {exc}", file=sys.stderr)
+        return None
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Entry point of the child process; returns its exit status."""
+    started = child_start("service.trainer_run", "trainer", argv, environ)
+    if started is None:
         return 2
+    tenant, settings = started
     with run_logging(settings):
         try:
             with deadline(settings.run_deadline_seconds):
-                result = run_training(settings, only=args.tenant)
+                result = run_training(settings, only=tenant)
         except MLCoreError as exc:
             log.error("training run not started: %s", exc)
             _log_not_started(settings, exc)

@@ -1,9 +1,10 @@
-"""One training run as a child process: starting it and saying how it ended.
+"""Child runs: starting a training or refresh child, and saying how a training run ended.
 
 The scheduler (:mod:`service.trainer_process`) never trains itself: every run is
 ``python -m service.trainer_run`` in a fresh process (LightFM/implicit threads never
-exist in the serving processes). This module starts that child and turns its exit
-status into the log line an operator reads.
+exist in the serving processes); refreshes (:mod:`service.refresh_scheduler`) run as
+``python -m service.refresh_run`` the same way. This module starts those children and
+turns a training run's exit status into the log line an operator reads.
 """
 
 from __future__ import annotations
@@ -58,18 +59,23 @@ class FinishedRun:
     tenant: str | None = None
 
 
+def launch_child(
+    settings: Settings, environ: Mapping[str, str] | None, module: str, *args: str
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m module *args`` (the training or refresh child) with the settings
+    as ``ML_*`` variables (never on the command line); it exits with this process."""
+    env = child_environment(settings, environ, REPOSITORY_ROOT)
+    env[PARENT_VARIABLE] = str(os.getpid())
+    command = [sys.executable, "-m", module, *args]
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+
+
 def launch_training_child(
     settings: Settings, environ: Mapping[str, str] | None, tenant: str | None = None
 ) -> RunHandle:
-    """Start ``python -m service.trainer_run`` (settings as ``ML_*`` variables, never argv)."""
-    env = child_environment(settings, environ, REPOSITORY_ROOT)
-    env[PARENT_VARIABLE] = str(os.getpid())
-    command = [sys.executable, "-m", "service.trainer_run"]
-    return subprocess.Popen(
-        command + (["--tenant", tenant] if tenant else []),
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    """Start ``python -m service.trainer_run [--tenant T]``."""
+    tenant_args = ("--tenant", tenant) if tenant else ()
+    return launch_child(settings, environ, "service.trainer_run", *tenant_args)
 
 
 def log_finished_run(run: FinishedRun, settings: Settings, *, stopping: bool) -> None:
